@@ -1,0 +1,50 @@
+/**
+ * The one definition of what a breadcrumb looks like, in the source and in the log.
+ *
+ * In the source every inserted piece sits between SOURCE_OPEN and SOURCE_CLOSE, so strip can remove
+ * exactly what was inserted and nothing else. In the log a breadcrumb prints as `kq7x#87@1`:
+ * run tag, breadcrumb number, CPU. Short on purpose: a 115200-baud console moves about 11.5 bytes per ms.
+ */
+
+/** Opens every piece of text kcrumb inserts into a C file. */
+export const SOURCE_OPEN = '/*<kc*/';
+/** Closes every piece of text kcrumb inserts into a C file. */
+export const SOURCE_CLOSE = '/*kc>*/';
+
+/** Any inserted span, open marker to close marker. Inserted text never contains a marker itself. */
+export const INSERTED_SPAN = /\/\*<kc\*\/[\s\S]*?\/\*kc>\*\//g;
+
+/** A run tag: `k` and three base-36 characters, fresh for every instrument run. */
+export const TAG_PATTERN = /^k[0-9a-z]{3}$/;
+
+export function newTag(random: () => number = Math.random): string {
+  let tag = 'k';
+  for (let i = 0; i < 3; i++) tag += Math.floor(random() * 36).toString(36);
+  return tag;
+}
+
+/** The format string a breadcrumb prints, without the newline: `kq7x#87@%d` (CPU filled in at run time). */
+export function crumbFormat(tag: string, id: number): string {
+  return `${tag}#${id}@%d`;
+}
+
+/** One breadcrumb as found in a log line. */
+export interface CrumbHit {
+  tag: string;
+  id: number;
+  cpu: number;
+  /** Offset of the match in the line. */
+  index: number;
+}
+
+/** Matches a printed breadcrumb anywhere in a line, after any prefix or garbage bytes. */
+export const LOG_CRUMB = /(k[0-9a-z]{3})#(\d{1,7})@(\d{1,5})/g;
+
+/** Every breadcrumb in one log line (usually one; a line glued from two CPUs can hold more). */
+export function findCrumbs(line: string): CrumbHit[] {
+  const hits: CrumbHit[] = [];
+  for (const m of line.matchAll(LOG_CRUMB)) {
+    hits.push({ tag: m[1], id: Number(m[2]), cpu: Number(m[3]), index: m.index ?? 0 });
+  }
+  return hits;
+}

@@ -1,0 +1,85 @@
+/**
+ * The manifest: what one `kcrumb instrument` run inserted, so a log line `kq7x#87@1` can be turned back
+ * into file:line:column, function and statement. Written as JSON; bump MANIFEST_VERSION on any change
+ * that an older reader would misread.
+ */
+
+export const MANIFEST_SCHEMA = 'kcrumb-manifest';
+export const MANIFEST_VERSION = 1;
+
+export type Level = 'functions' | 'branches' | 'every-line';
+
+/**
+ * Where a breadcrumb sits:
+ * entry (first statement of a function), exit (falls off the end of a void function),
+ * return (before a return), branch (first statement of an if/else arm), loop (first statement of a loop
+ * body), case (first statement after a case/default label), label (first statement after a goto label),
+ * statement (any other statement, every-line only).
+ */
+export type CrumbKind = 'entry' | 'exit' | 'return' | 'branch' | 'loop' | 'case' | 'label' | 'statement';
+
+export interface ManifestFile {
+  /** Path as given on the command line, relative to `root` when inside it. */
+  path: string;
+  /** sha256 of the file before instrumenting (hex). */
+  originalSha256: string;
+  /** sha256 of the file as kcrumb wrote it (hex). */
+  instrumentedSha256: string;
+}
+
+export interface ManifestFunction {
+  name: string;
+  /** Index into `files`. */
+  file: number;
+  /** 1-based line of the function's name. */
+  line: number;
+  /** 1-based line of the closing brace. */
+  endLine: number;
+  /** Why it was selected: `dm_remap_target.map = remap_map -> remap_find` or `--functions 'remap_*'`. */
+  reason: string;
+  /** First and last breadcrumb number in this function (inclusive); absent when it got none. */
+  crumbs?: [number, number];
+}
+
+export interface ManifestCrumb {
+  /** The number printed in the log; crumbs[id - 1] is this entry. */
+  id: number;
+  /** Index into `files`. */
+  file: number;
+  /** 1-based line of the statement the breadcrumb precedes (the line is the same in both texts). */
+  line: number;
+  /** 1-based column as gcc prints it (tabs advance to the next multiple of 8). */
+  column: number;
+  function: string;
+  kind: CrumbKind;
+  /** The statement's source text, first line, whitespace folded. */
+  statement: string;
+  /** Breadcrumbs that can print next without another breadcrumb in between (static over-approximation). */
+  next: number[];
+}
+
+export interface SkippedFunction {
+  name: string;
+  file: number;
+  line: number;
+  reason: string;
+}
+
+export interface Manifest {
+  schema: typeof MANIFEST_SCHEMA;
+  version: typeof MANIFEST_VERSION;
+  /** kcrumb's version that wrote it. */
+  tool: string;
+  /** The run tag printed in every breadcrumb. */
+  tag: string;
+  createdAt: string;
+  level: Level;
+  /** Template name or path used for the breadcrumb statement. */
+  template: string;
+  /** Absolute working directory of the run; file paths are relative to it. */
+  root: string;
+  files: ManifestFile[];
+  functions: ManifestFunction[];
+  skipped: SkippedFunction[];
+  crumbs: ManifestCrumb[];
+}
