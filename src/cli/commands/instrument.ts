@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { createTwoFilesPatch } from 'diff';
+import { newTag, TAG_PATTERN } from '../../breadcrumb.js';
+import { KcrumbError } from '../../errors.js';
+import { instrumentSources, type InstrumentResult } from '../../instrument/instrument.js';
+import { BUILTIN_TEMPLATES, parseTemplate, type Template } from '../../instrument/template.js';
+import { serializeManifest } from '../../manifest/parse.js';
+import type { Level } from '../../manifest/schema.js';
+import { DEFAULT_HOOKS } from '../../select/target-hooks.js';
+import { PACKAGE_ROOT } from '../../version.js';
+import type { CommandContext } from '../context.js';
+import { defaultManifestPath } from '../manifest-store.js';
+import { paint, type Output } from '../output.js';
+import { displayPath, expandPaths, readSourceFiles, writeFilesAtomically } from '../source-files.js';
+
+interface InstrumentFlags {
+  level: Level;
+  functions?: string[];
+  hooks?: string[];
+  depth?: number;
+  template: string;
+  manifest?: string;
+  tag?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export function registerInstrument(program: Command, ctx: CommandContext): void {
+  program
+    .command('instrument')
+    .summary('insert numbered KERN_CRIT breadcrumbs into C functions')
+    .description(
+      'Insert a numbered breadcrumb before the statements of the selected functions, inline (no line of\n' +
+        'the file moves), and write a manifest that maps each number to file:line:column, function and\n' +
+        'statement. By default the functions are the device-mapper hooks of every struct target_type in\n' +
+        `the files (${DEFAULT_HOOKS.join(', ')}) and every function they call that the files define.`,
+    )
+    .argument('<file...>', 'C files (or directories of them) to instrument together')
+    .addOption(
+      new Option('-l, --level <level>', 'where breadcrumbs go').choices(['every-line', 'branches', 'functions']).default('every-line'),
+    )
+    .option('-f, --functions <names>', "names and globs, comma-separated (replaces the default selection): 'remap_*,sync_md'", list)
+    .option('--hooks <fields>', 'target_type fields to start the default selection from', list)
+    .option('--depth <n>', 'follow calls at most this deep from a hook (default: no limit)', depthNumber)
+    .option('-t, --template <name|file>', `breadcrumb statement: ${BUILTIN_TEMPLATES.join(', ')}, or a template file`, 'printk')
+    .option('-m, --manifest <file>', 'where to write the manifest (default: .kcrumb/<tag>.json)')
+    .option('--tag <tag>', 'run tag printed in every breadcrumb, k + 3 of [0-9a-z] (default: random)')
+    .option('-n, --dry-run', 'print a unified diff of the change and write nothing')
+    .option('--json', 'print a machine-readable summary on stdout')
+    .addHelpText(
+      'after',
+      `
+Levels:
+  every-line  before every statement, inside every branch arm, loop body and case (the default)
+  branches    function entry, each branch arm, loop body, case and label, and before each return
+  functions   function entry and before each return
+
+Examples:
+  $ kcrumb instrument drivers/md/dm-remap.c
+  $ kcrumb instrument --level functions drivers/md/dm-remap.c drivers/md/dm-remap-meta.c
+  $ kcrumb instrument --functions 'remap_*,sync_metadata' --dry-run drivers/md/dm-remap.c
+
+A breadcrumb looks like this in the source (on the statement's own line):
+  /*<kc*/printk(KERN_CRIT "kq7x#87@%d\\n", raw_smp_processor_id()); /*kc>*/spin_lock(&rc->lock);
+and like this on the console: kq7x#87@1 (run tag, breadcrumb 87, CPU 1).
+Undo with: kcrumb strip FILE...`,
+    )
+    .action(async (paths: string[], flags: InstrumentFlags) => {
+      ctx.exitCode = await runInstrument(paths, flags, ctx);
+    });
+}
+
+async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: CommandContext): Promise<number> {
+  const { cwd, output } = ctx;
+  if (flags.tag !== undefined && !TAG_PATTERN.test(flags.tag)) {
+    throw new KcrumbError('usage', `--tag ${flags.tag}: a tag is k and three of [0-9a-z], like kq7x`);
+  }
+  const files = readSourceFiles(cwd, expandPaths(cwd, paths));
+  const tag = flags.tag ?? newTag();
+  const result = await instrumentSources(files, {
+    level: flags.level,
+    functions: flags.functions,
+    hooks: flags.hooks,
+    depth: flags.depth,
+    template: loadTemplate(cwd, flags.template),
+    tag,
+    root: cwd,
+  });
+  const manifestPath = resolve(cwd, flags.manifest ?? defaultManifestPath(cwd, tag));
+
+  if (flags.dryRun) {
+    for (const out of result.outputs) {
+      const before = files.find((f) => f.path === out.path)!.text;
+      output.out(createTwoFilesPatch(`a/${out.path}`, `b/${out.path}`, before, out.text, '', '', { context: 1 }));
+    }
+  } else {
+    writeFilesAtomically(cwd, [
+      ...result.outputs.map((o) => ({ path: o.path, text: o.text, encoding: 'latin1' as const })),
+      { path: manifestPath, text: serializeManifest(result.manifest), encoding: 'utf8' as const },
+    ]);
+  }
+  if (flags.json) output.out(JSON.stringify(summary(result, flags.dryRun ? null : displayPath(cwd, manifestPath)), null, 2));
+  else report(result, flags, displayPath(cwd, manifestPath), output);
+  return 0;
+}
+
+function report(result: InstrumentResult, flags: InstrumentFlags, manifestPath: string, output: Output): void {
+  const say = flags.dryRun ? output.err : output.out;
+  const total = result.manifest.crumbs.length;
+  say(`kcrumb: selected ${result.selected.length + result.skipped.length} function(s), level ${flags.level}:`);
+  const width = Math.max(...result.selected.map((s) => `${s.path}:${s.line}`.length), 0);
+  for (const s of result.selected) {
+    say(`  ${`${s.path}:${s.line}`.padEnd(width)}  ${paint(output, 'bold', s.name)}  ${paint(output, 'dim', s.reason)}  (${s.crumbs})`);
+  }
+  for (const s of result.skipped) {
+    say(`${s.path}:${s.line}:1: ${paint(output, 'yellow', 'warning')}: skipped ${s.name}: ${s.reason}`);
+  }
+  for (const w of result.warnings) say(`kcrumb: ${paint(output, 'yellow', 'warning')}: ${w}`);
+  const range = total > 0 ? `#1-#${total}` : 'none';
+  const where = flags.dryRun ? 'dry run, nothing written' : `manifest ${manifestPath}`;
+  say(`kcrumb: ${total} breadcrumbs (${range}, tag ${result.manifest.tag}) in ${result.outputs.length} file(s); ${where}`);
+  if (!flags.dryRun && total > 0) {
+    say('kcrumb: next: build and load it, capture the console (serial, netconsole or pstore), then: kcrumb locate-freeze LOG');
+  }
+}
+
+function summary(result: InstrumentResult, manifestPath: string | null) {
+  return {
+    tag: result.manifest.tag,
+    level: result.manifest.level,
+    manifest: manifestPath,
+    crumbs: result.manifest.crumbs.length,
+    files: result.outputs.map((o) => ({
+      path: o.path,
+      crumbs: result.manifest.crumbs.filter((c) => result.manifest.files[c.file].path === o.path).length,
+    })),
+    selected: result.selected,
+    skipped: result.skipped.map(({ name, path, line, reason }) => ({ name, path, line, reason })),
+    warnings: result.warnings,
+  };
+}
+
+function loadTemplate(cwd: string, nameOrPath: string): Template {
+  const builtin = (BUILTIN_TEMPLATES as readonly string[]).includes(nameOrPath);
+  const path = builtin ? join(PACKAGE_ROOT, 'templates', `${nameOrPath}.tmpl`) : resolve(cwd, nameOrPath);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new KcrumbError('template', `--template ${nameOrPath}: no such template (built in: ${BUILTIN_TEMPLATES.join(', ')}) or file`);
+  }
+  return parseTemplate(text, nameOrPath);
+}
+
+function list(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+function depthNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new KcrumbError('usage', `--depth ${value}: a whole number, 0 or more`);
+  return n;
+}

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { KcrumbError } from '../errors.js';
+import type { SourceFile } from '../instrument/instrument.js';
+
+const C_FILE = /\.[ch]$/;
+
+/** A path as the user should see it: relative to cwd when inside it. */
+export function displayPath(cwd: string, path: string): string {
+  const rel = relative(cwd, resolve(cwd, path));
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : resolve(cwd, path);
+}
+
+/** Expands directories to the .c files below them (sorted), keeps files as given. */
+export function expandPaths(cwd: string, paths: string[], extensions = /\.c$/): string[] {
+  const out: string[] = [];
+  for (const path of paths) {
+    const full = resolve(cwd, path);
+    let stat;
+    try {
+      stat = statSync(full);
+    } catch {
+      throw new KcrumbError('input', `${path}: no such file or directory`);
+    }
+    if (stat.isDirectory()) out.push(...walk(full, extensions).map((p) => displayPath(cwd, p)));
+    else out.push(path);
+  }
+  return out;
+}
+
+function walk(dir: string, extensions: RegExp): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory() && !entry.name.startsWith('.')) out.push(...walk(full, extensions));
+    else if (entry.isFile() && extensions.test(entry.name)) out.push(full);
+  }
+  return out;
+}
+
+/**
+ * Reads C sources as latin1 (every byte maps to one character and back, so nothing is ever re-encoded).
+ * Every check runs before anything is written: one bad file stops the whole run.
+ */
+export function readSourceFiles(cwd: string, paths: string[]): SourceFile[] {
+  return paths.map((path) => {
+    if (!C_FILE.test(path)) throw new KcrumbError('input', `${path}: not a C source file (expected .c or .h)`);
+    let text: string;
+    try {
+      text = readFileSync(resolve(cwd, path), 'latin1');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : `cannot read (${code})`;
+      throw new KcrumbError('input', `${path}: ${why}`);
+    }
+    if (looksBinary(text)) throw new KcrumbError('input', `${path}: binary file, not C source`);
+    return { path: displayPath(cwd, path), text };
+  });
+}
+
+/** NUL bytes, or many control characters that C source never holds. */
+function looksBinary(text: string): boolean {
+  if (text.includes('\0')) return true;
+  const sample = text.slice(0, 8192);
+  let control = 0;
+  for (let i = 0; i < sample.length; i++) {
+    const c = sample.charCodeAt(i);
+    if (c < 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12 && c !== 11 && c !== 27) control++;
+  }
+  return control > sample.length / 100;
+}
+
+export interface PendingWrite {
+  path: string;
+  text: string;
+  encoding: BufferEncoding;
+}
+
+/**
+ * Writes every file atomically: all contents go to temporary files beside their targets first (fsync'd),
+ * then each is renamed over its target. A failure before the renames leaves every target untouched.
+ */
+export function writeFilesAtomically(cwd: string, writes: PendingWrite[]): void {
+  const staged: { temp: string; target: string }[] = [];
+  try {
+    for (const write of writes) {
+      const target = resolve(cwd, write.path);
+      const temp = `${target}.kcrumb-${randomBytes(4).toString('hex')}.tmp`;
+      let mode: number | undefined;
+      try {
+        mode = statSync(target).mode & 0o7777;
+      } catch {
+        mode = undefined;
+      }
+      const fd = openSync(temp, 'wx', mode ?? 0o644);
+      staged.push({ temp, target });
+      try {
+        writeSync(fd, Buffer.from(write.text, write.encoding));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  } catch (error) {
+    for (const { temp } of staged) tryUnlink(temp);
+    throw new KcrumbError('input', `cannot write: ${(error as Error).message}`);
+  }
+  for (const { temp, target } of staged) renameSync(temp, target);
+}
+
+function tryUnlink(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}

@@ -1,0 +1,132 @@
+import type { Node } from 'web-tree-sitter';
+import { elseBodyOf, type Site } from './plan.js';
+import { LOOP_TYPES, statementList } from './statements.js';
+
+const TRANSPARENT = new Set(['labeled_statement', 'preproc_if', 'preproc_ifdef', 'preproc_else', 'preproc_elif', 'preproc_elifdef']);
+
+/**
+ * For each site of one function, the sites that can print next with no other breadcrumb of this
+ * function in between: the first breadcrumb of each arm a statement can enter, the one after it, the loop
+ * head when a loop body ends, a goto's label. Calls into other functions are added by the caller.
+ * A static over-approximation: it says where to look when a breadcrumb never printed.
+ */
+export function computeNext(sites: Site[], body: Node): number[][] {
+  const firstIn = (node: Node, after: number): number | undefined => {
+    for (let j = after + 1; j < sites.length; j++) {
+      if (sites[j].offset >= node.endIndex) return undefined;
+      if (sites[j].offset >= node.startIndex) return j;
+    }
+    return undefined;
+  };
+  const firstFrom = (offset: number, end: number): number | undefined => {
+    const j = sites.findIndex((site) => site.offset >= offset);
+    return j >= 0 && sites[j].offset < end ? j : undefined;
+  };
+
+  /** Sites that can print after `statement` completes normally. */
+  const follow = (statement: Node): number[] => {
+    const out: number[] = [];
+    let current = statement;
+    for (;;) {
+      let parent = current.parent;
+      while (parent && TRANSPARENT.has(parent.type)) {
+        current = parent;
+        parent = parent.parent;
+      }
+      if (!parent) return out;
+      if (parent.type === 'compound_statement' || parent.type === 'case_statement') {
+        const j = firstFrom(current.endIndex, parent.endIndex);
+        if (j !== undefined) return [...out, j];
+        if (parent.startIndex === body.startIndex) return out;
+        if (parent.type === 'case_statement') {
+          const switchBody = parent.parent;
+          const fallthrough = switchBody && firstFrom(parent.endIndex, switchBody.endIndex);
+          if (fallthrough !== undefined && fallthrough !== null) out.push(fallthrough);
+          current = switchBody?.parent ?? parent;
+          continue;
+        }
+        current = parent;
+      } else if (parent.type === 'else_clause') {
+        current = parent.parent ?? parent;
+      } else if (parent.type === 'if_statement') {
+        current = parent;
+      } else if (LOOP_TYPES.has(parent.type)) {
+        const loopBody = parent.childForFieldName('body');
+        const head = loopBody && firstFrom(loopBody.startIndex, loopBody.endIndex);
+        if (head !== undefined && head !== null) out.push(head);
+        current = parent;
+      } else {
+        return out;
+      }
+    }
+  };
+
+  const enclosing = (node: Node, types: Set<string>): Node | undefined => {
+    for (let p = node.parent; p && p.startIndex >= body.startIndex; p = p.parent) if (types.has(p.type)) return p;
+    return undefined;
+  };
+
+  const labelTarget = (name: string): number[] => {
+    for (const labeled of body.descendantsOfType('labeled_statement')) {
+      if (labeled?.childForFieldName('label')?.text === name) {
+        const j = firstFrom(labeled.startIndex, body.endIndex);
+        return j === undefined ? [] : [j];
+      }
+    }
+    return [];
+  };
+
+  const successors = (i: number): number[] => {
+    const site = sites[i];
+    const s = site.node;
+    if (site.atClose) return site.kind === 'entry' || site.kind === 'exit' ? [] : follow(s);
+    const orFollow = (j: number | undefined) => (j === undefined ? follow(s) : [j]);
+    switch (s.type) {
+      case 'return_statement':
+        return [];
+      case 'goto_statement':
+        return labelTarget(s.childForFieldName('label')?.text ?? '');
+      case 'break_statement': {
+        const target = enclosing(s, new Set([...LOOP_TYPES, 'switch_statement']));
+        return target ? follow(target) : [];
+      }
+      case 'continue_statement': {
+        const loop = enclosing(s, LOOP_TYPES);
+        const loopBody = loop?.childForFieldName('body');
+        return loop && loopBody ? [...orFollowOf(firstIn(loopBody, -1)), ...follow(loop)] : [];
+      }
+      case 'if_statement': {
+        // Every arm of an else-if chain can come next, and the statement after the chain.
+        const arms: number[] = [];
+        for (let branch: Node | null = s; branch; ) {
+          const consequence = branch.childForFieldName('consequence');
+          if (consequence) arms.push(...orFollow(firstIn(consequence, i)));
+          const elseBody = elseBodyOf(branch);
+          if (!elseBody) arms.push(...follow(s));
+          else if (elseBody.type !== 'if_statement') arms.push(...orFollow(firstIn(elseBody, i)));
+          branch = elseBody?.type === 'if_statement' ? elseBody : null;
+        }
+        return arms;
+      }
+      case 'while_statement':
+      case 'for_statement': {
+        const loopBody = s.childForFieldName('body');
+        const first = loopBody ? firstIn(loopBody, i) : undefined;
+        return [...(first === undefined ? [] : [first]), ...follow(s)];
+      }
+      case 'do_statement':
+      case 'compound_statement':
+        return orFollow(firstIn(s, i));
+      case 'switch_statement': {
+        const switchBody = s.childForFieldName('body');
+        const cases = switchBody ? statementList(switchBody).map(({ node }) => firstIn(node, i)) : [];
+        return [...cases.filter((j): j is number => j !== undefined), ...follow(s)];
+      }
+      default:
+        return follow(s);
+    }
+  };
+  const orFollowOf = (j: number | undefined) => (j === undefined ? [] : [j]);
+
+  return sites.map((_, i) => [...new Set(successors(i))]);
+}

@@ -1,0 +1,123 @@
+import type { Node } from 'web-tree-sitter';
+
+/** What tree-sitter-c calls the nodes the planner reasons about. */
+export const LOOP_TYPES = new Set(['while_statement', 'for_statement', 'do_statement']);
+const PREPROC_BLOCKS = new Set(['preproc_if', 'preproc_ifdef', 'preproc_else', 'preproc_elif', 'preproc_elifdef']);
+const NOT_STATEMENTS = new Set(['comment', 'preproc_def', 'preproc_function_def', 'preproc_call', 'preproc_include']);
+
+/**
+ * Macros that look like calls but declare something (`LIST_HEAD(l);`, `DEFINE_WAIT(w);`,
+ * `guard(mutex)(&m);`): a breadcrumb before them would be a statement before a declaration.
+ */
+const DECLARATION_MACRO =
+  /^(?:__)?(?:DECLARE_|DEFINE_)|_ON_STACK$|^(?:LIST_HEAD|HLIST_HEAD|LLIST_HEAD|guard|CLASS|static_assert|_Static_assert)$/;
+
+/** Calls after which control never comes back: no exit breadcrumb after them. */
+const NO_RETURN_CALLS = /^(?:BUG|panic|do_exit|kthread_exit|kthread_complete_and_exit|unreachable|__builtin_unreachable|machine_halt|emergency_restart)$/;
+
+export interface ListItem {
+  node: Node;
+  /** True when the item sits inside a preprocessor conditional of the list. */
+  conditional: boolean;
+}
+
+/**
+ * The statements of a block or of a case, in order, with preprocessor conditionals opened up:
+ * `#ifdef X stmt; #endif` contributes `stmt` (marked conditional), so statements inside `#if` get
+ * breadcrumbs of their own, in their own branch of the conditional.
+ */
+export function statementList(container: Node): ListItem[] {
+  const items: ListItem[] = [];
+  const skipFirst = container.type === 'case_statement' ? caseBodyStart(container) : 0;
+  const add = (node: Node, conditional: boolean) => {
+    for (let i = 0; i < node.namedChildCount; i++) {
+      const child = node.namedChild(i);
+      if (!child || child.startIndex < skipFirst) continue;
+      const field = node.fieldNameForNamedChild(i);
+      if (PREPROC_BLOCKS.has(child.type)) add(child, true);
+      else if (PREPROC_BLOCKS.has(node.type) && (field === 'condition' || field === 'name')) continue;
+      else if (!NOT_STATEMENTS.has(child.type)) items.push({ node: child, conditional });
+    }
+  };
+  add(container, false);
+  return items;
+}
+
+/** Offset just after a case label's colon: the statements of the case start there. */
+function caseBodyStart(caseNode: Node): number {
+  for (const child of caseNode.children) if (child && child.type === ':') return child.endIndex;
+  return caseNode.startIndex;
+}
+
+export function isDeclarationLike(node: Node): boolean {
+  if (node.type === 'declaration' || node.type === 'type_definition' || node.type === 'struct_specifier') return true;
+  if (node.type !== 'expression_statement') return false;
+  const name = calleeName(node.namedChild(0));
+  return name !== undefined && DECLARATION_MACRO.test(name);
+}
+
+/** `;` alone. */
+export function isEmptyStatement(node: Node): boolean {
+  return node.type === 'expression_statement' && node.namedChildCount === 0;
+}
+
+/** For `f(x)` the name `f`; for `guard(m)(&l)` the innermost name `guard`. */
+export function calleeName(node: Node | null): string | undefined {
+  let fn = node;
+  while (fn && fn.type === 'call_expression') fn = fn.childForFieldName('function');
+  return fn && fn !== node && fn.type === 'identifier' ? fn.text : undefined;
+}
+
+/** Follows `a: b: stmt` to `stmt`. */
+export function unlabel(node: Node): Node {
+  let inner = node;
+  while (inner.type === 'labeled_statement') {
+    const next = inner.namedChild(inner.namedChildCount - 1);
+    if (!next || next.type === 'statement_identifier') break;
+    inner = next;
+  }
+  return inner;
+}
+
+/** Does control never flow past this statement (return, goto, BUG(), panic())? */
+export function endsControlFlow(node: Node): boolean {
+  const inner = unlabel(node);
+  if (inner.type === 'return_statement' || inner.type === 'goto_statement') return true;
+  if (inner.type === 'expression_statement') {
+    const name = calleeName(inner.namedChild(0));
+    return name !== undefined && NO_RETURN_CALLS.test(name);
+  }
+  return false;
+}
+
+/** Names of the functions a statement calls in its own text, not in the statements nested in it. */
+export function callsInHead(statement: Node): string[] {
+  const names: string[] = [];
+  const walk = (node: Node) => {
+    if (node.type === 'call_expression') {
+      const name = calleeName(node);
+      if (name) names.push(name);
+    }
+    for (const child of node.namedChildren) if (child) walk(child);
+  };
+  for (const part of headParts(statement)) walk(part);
+  return names;
+}
+
+/** The parts of a statement that run before any statement nested in it. */
+function headParts(statement: Node): Node[] {
+  const fields = HEAD_FIELDS[statement.type];
+  if (!fields) return [statement];
+  return fields.map((field) => statement.childForFieldName(field)).filter((n): n is Node => n !== null);
+}
+
+const HEAD_FIELDS: Record<string, string[]> = {
+  if_statement: ['condition'],
+  while_statement: ['condition'],
+  do_statement: ['condition'],
+  switch_statement: ['condition'],
+  for_statement: ['initializer', 'condition', 'update'],
+  compound_statement: [],
+  labeled_statement: [],
+  case_statement: [],
+};

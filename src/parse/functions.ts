@@ -1,0 +1,97 @@
+import type { Node, Tree } from 'web-tree-sitter';
+import { lineOf, type LineIndex } from './lines.js';
+
+/** A function definition found in one file. */
+export interface FunctionDef {
+  name: string;
+  node: Node;
+  body: Node;
+  /** 1-based line of the name, and of the closing brace. */
+  line: number;
+  endLine: number;
+  /** Why this function cannot be instrumented safely, if it cannot. */
+  unsafe?: string;
+  /** Annotations that forbid instrumenting (noinstr and friends), read from the original text. */
+  forbidden?: string;
+}
+
+/** Words on a function's head that mean printk must not run there (objtool rejects calls out of them). */
+const FORBIDDEN_ANNOTATION = /\b(noinstr|__cpuidle)\b/;
+
+/** Every function definition at file scope (and inside preprocessor conditionals at file scope). */
+export function findFunctions(tree: Tree, original: string, lines: LineIndex): FunctionDef[] {
+  const found: FunctionDef[] = [];
+  const visit = (node: Node) => {
+    for (const child of node.namedChildren) {
+      if (!child) continue;
+      if (child.type === 'function_definition') {
+        const def = describeFunction(child, original, lines);
+        if (def) found.push(def);
+      } else if (child.type.startsWith('preproc_') || child.type === 'linkage_specification' || child.type === 'declaration_list' || child.type === 'ERROR') {
+        visit(child);
+      }
+    }
+  };
+  visit(tree.rootNode);
+  return found;
+}
+
+function describeFunction(node: Node, original: string, lines: LineIndex): FunctionDef | undefined {
+  const body = node.childForFieldName('body');
+  const nameNode = functionNameNode(node);
+  if (!body || !nameNode) return undefined;
+  const def: FunctionDef = {
+    name: nameNode.text,
+    node,
+    body,
+    line: lineOf(lines, nameNode.startIndex),
+    endLine: lineOf(lines, body.endIndex - 1),
+  };
+  const head = original.slice(node.startIndex, body.startIndex);
+  const forbidden = FORBIDDEN_ANNOTATION.exec(head);
+  if (forbidden) def.forbidden = `${forbidden[1]} function: a call to printk from it is not allowed`;
+  if (body.hasError || hasNestedFunction(body)) def.unsafe = findUnsafe(body, lines);
+  return def;
+}
+
+/** The identifier a function_definition declares, through pointer and parenthesised declarators. */
+export function functionNameNode(def: Node): Node | undefined {
+  let d: Node | null = def.childForFieldName('declarator');
+  while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
+  let name = d?.childForFieldName('declarator') ?? null;
+  while (name && name.type === 'parenthesized_declarator') name = name.namedChild(0);
+  return name && name.type === 'identifier' ? name : undefined;
+}
+
+function hasNestedFunction(body: Node): boolean {
+  return body.descendantsOfType('function_definition').length > 0;
+}
+
+/**
+ * A reason to skip the function, or undefined when its parse errors are harmless: an ERROR that stays
+ * inside one expression (a type passed to container_of or max_t) does not move any statement boundary.
+ */
+function findUnsafe(body: Node, lines: LineIndex): string | undefined {
+  const nested = body.descendantsOfType('function_definition')[0];
+  if (nested) return `misparsed at line ${lineOf(lines, nested.startIndex)} (an unknown iterator macro?)`;
+  let reason: string | undefined;
+  const walk = (node: Node) => {
+    if (reason || !node.hasError) return;
+    if (node.isMissing) {
+      reason = `parse error at line ${lineOf(lines, node.startIndex)} (missing ${node.type})`;
+      return;
+    }
+    if (node.type === 'ERROR') {
+      const parent = node.parent;
+      const crossesStatements = /[;{}]/.test(node.text);
+      const atStatementLevel = parent?.type === 'compound_statement' || parent?.type === 'case_statement';
+      if (crossesStatements || atStatementLevel) {
+        reason = `parse error at line ${lineOf(lines, node.startIndex)} that crosses statements`;
+        return;
+      }
+    }
+    for (const child of node.children) if (child) walk(child);
+  };
+  walk(body);
+  return reason;
+}

@@ -1,0 +1,135 @@
+import { KcrumbError } from '../errors.js';
+import type { FunctionDef } from '../parse/functions.js';
+import { DEFAULT_HOOKS, type HookBinding } from './target-hooks.js';
+
+/** What selection needs to know about one parsed file. */
+export interface SelectableFile {
+  path: string;
+  functions: FunctionDef[];
+  hooks: HookBinding[];
+  /** Names each function calls, by function index. */
+  calls: string[][];
+}
+
+export interface SelectedFunction {
+  file: number;
+  function: number;
+  /** Why: `.map = remap_map -> remap_find` or `--functions remap_*`. */
+  reason: string;
+}
+
+export interface SelectOptions {
+  /** Names and globs; when given, replaces the default selection. */
+  functions?: string[];
+  /** target_type fields to start from (default DEFAULT_HOOKS). */
+  hooks?: string[];
+  /** How many calls deep to follow from a hook (default: no limit). */
+  depth?: number;
+}
+
+export interface Selection {
+  selected: SelectedFunction[];
+  warnings: string[];
+}
+
+export function selectFunctions(files: SelectableFile[], options: SelectOptions): Selection {
+  return options.functions ? selectByName(files, options.functions) : selectFromHooks(files, options);
+}
+
+function selectByName(files: SelectableFile[], patterns: string[]): Selection {
+  const selected: SelectedFunction[] = [];
+  const warnings: string[] = [];
+  const matchers = patterns.map((pattern) => ({ pattern, regex: globToRegExp(pattern), used: false }));
+  files.forEach((file, fileIndex) =>
+    file.functions.forEach((fn, functionIndex) => {
+      const matcher = matchers.find((m) => m.regex.test(fn.name));
+      if (!matcher) return;
+      matcher.used = true;
+      selected.push({ file: fileIndex, function: functionIndex, reason: `--functions ${matcher.pattern}` });
+    }),
+  );
+  for (const m of matchers) if (!m.used) warnings.push(`--functions ${m.pattern} matches no function defined in the given files`);
+  if (selected.length === 0) {
+    throw new KcrumbError('no-selection', `--functions ${patterns.join(',')} matches no function in ${files.map((f) => f.path).join(', ')}`);
+  }
+  return { selected, warnings };
+}
+
+function selectFromHooks(files: SelectableFile[], options: SelectOptions): Selection {
+  const hooks = new Set(options.hooks ?? DEFAULT_HOOKS);
+  const depthLimit = options.depth ?? Infinity;
+  const byName = indexByName(files);
+  const warnings: string[] = [];
+  const chosen = new Map<string, SelectedFunction>();
+  const queue: { key: string; at: SelectedFunction; depth: number }[] = [];
+
+  const visit = (fileIndex: number, name: string, reason: string, depth: number) => {
+    for (const [f, fn] of resolve(byName, name, fileIndex)) {
+      const key = `${f}:${fn}`;
+      if (chosen.has(key)) continue;
+      const at = { file: f, function: fn, reason };
+      chosen.set(key, at);
+      queue.push({ key, at, depth });
+    }
+  };
+
+  let anyTarget = false;
+  files.forEach((file, fileIndex) => {
+    for (const binding of file.hooks) {
+      anyTarget = true;
+      if (!hooks.has(binding.hook)) continue;
+      if (resolve(byName, binding.function, fileIndex).length === 0) {
+        warnings.push(`${binding.variable}.${binding.hook} = ${binding.function}: not defined in the given files (add the file that defines it)`);
+        continue;
+      }
+      visit(fileIndex, binding.function, `.${binding.hook} = ${binding.function}`, 0);
+    }
+  });
+  if (!anyTarget) {
+    throw new KcrumbError(
+      'no-selection',
+      `no struct target_type initializer in ${files.map((f) => f.path).join(', ')}, and no --functions`,
+      "name the functions to instrument: --functions 'name,prefix_*'",
+    );
+  }
+  for (let i = 0; i < queue.length; i++) {
+    const { at, depth } = queue[i];
+    if (depth >= depthLimit) continue;
+    for (const callee of new Set(files[at.file].calls[at.function])) {
+      visit(at.file, callee, `${at.reason} -> ${callee}`, depth + 1);
+    }
+  }
+  if (chosen.size === 0) {
+    throw new KcrumbError('no-selection', `no ${[...hooks].join('/')} hook of a target_type points to a function defined in the given files`);
+  }
+  const selected = [...chosen.values()].sort((a, b) => a.file - b.file || a.function - b.function);
+  return { selected, warnings };
+}
+
+type NameIndex = Map<string, [number, number][]>;
+
+function indexByName(files: SelectableFile[]): NameIndex {
+  const index: NameIndex = new Map();
+  files.forEach((file, f) =>
+    file.functions.forEach((fn, i) => {
+      const list = index.get(fn.name) ?? [];
+      list.push([f, i]);
+      index.set(fn.name, list);
+    }),
+  );
+  return index;
+}
+
+/** A call resolves to the definition in the caller's own file when there is one (static functions). */
+export function resolve(index: NameIndex, name: string, fromFile: number): [number, number][] {
+  const all = index.get(name) ?? [];
+  const local = all.filter(([f]) => f === fromFile);
+  return local.length > 0 ? local : all;
+}
+
+export function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${escaped}$`);
+}
+
+export { indexByName };

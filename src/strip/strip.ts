@@ -1,0 +1,33 @@
+import { INSERTED_SPAN, SOURCE_CLOSE, SOURCE_OPEN } from '../breadcrumb.js';
+import { KcrumbError } from '../errors.js';
+
+export interface StripResult {
+  text: string;
+  /** How many inserted spans were removed. */
+  removed: number;
+}
+
+/** Does the text still hold anything kcrumb inserted? */
+export function hasBreadcrumbs(text: string): boolean {
+  return text.includes(SOURCE_OPEN) || text.includes(SOURCE_CLOSE);
+}
+
+/**
+ * Removes every span kcrumb inserted, markers included, and nothing else. A marker without its partner
+ * means the file was edited by hand across a breadcrumb: refuse rather than guess.
+ */
+export function stripBreadcrumbs(text: string, path: string): StripResult {
+  let removed = 0;
+  const stripped = text.replace(INSERTED_SPAN, () => {
+    removed++;
+    return '';
+  });
+  for (const marker of [SOURCE_OPEN, SOURCE_CLOSE]) {
+    const at = stripped.indexOf(marker);
+    if (at >= 0) {
+      const line = stripped.slice(0, at).split('\n').length;
+      throw new KcrumbError('input', `${path}:${line}: unpaired kcrumb marker ${marker}; the file was edited across a breadcrumb`, 'remove that breadcrumb by hand, then run strip again');
+    }
+  }
+  return { text: stripped, removed };
+}
