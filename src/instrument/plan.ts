@@ -82,14 +82,27 @@ export function planFunction(body: Node, level: Level): FunctionPlan {
     visitInside(inner);
   };
 
+  /**
+   * The role (entry, branch, ...) goes to the first statement; when that one sits in an #if branch, the
+   * first statement of every branch before the first unconditional statement gets it, so that whichever
+   * branch is compiled, the role's breadcrumb is there.
+   */
   const visitList = (items: ListItem[], role: Role) => {
-    let first = true;
-    for (const { node } of items) {
+    let any = false;
+    let roleTaken = false;
+    const branchesWithRole = new Set<number>();
+    for (const { node, conditional, branch } of items) {
       if (isDeclarationLike(unlabel(node))) continue;
-      visitStatement(node, first ? role : undefined);
-      first = false;
+      let itemRole: Role;
+      if (role && !roleTaken && !branchesWithRole.has(branch)) {
+        itemRole = role;
+        if (conditional) branchesWithRole.add(branch);
+        else roleTaken = true;
+      }
+      visitStatement(node, itemRole);
+      any = true;
     }
-    return !first;
+    return any;
   };
 
   /** The body of an if/else arm or a loop. */

@@ -19,6 +19,8 @@ export interface ListItem {
   node: Node;
   /** True when the item sits inside a preprocessor conditional of the list. */
   conditional: boolean;
+  /** Start offset of the innermost #if/#else branch holding the item (-1 outside any). */
+  branch: number;
 }
 
 /**
@@ -29,17 +31,17 @@ export interface ListItem {
 export function statementList(container: Node): ListItem[] {
   const items: ListItem[] = [];
   const skipFirst = container.type === 'case_statement' ? caseBodyStart(container) : 0;
-  const add = (node: Node, conditional: boolean) => {
+  const add = (node: Node, conditional: boolean, branch: number) => {
     for (let i = 0; i < node.namedChildCount; i++) {
       const child = node.namedChild(i);
       if (!child || child.startIndex < skipFirst) continue;
       const field = node.fieldNameForNamedChild(i);
-      if (PREPROC_BLOCKS.has(child.type)) add(child, true);
+      if (PREPROC_BLOCKS.has(child.type)) add(child, true, child.startIndex);
       else if (PREPROC_BLOCKS.has(node.type) && (field === 'condition' || field === 'name')) continue;
-      else if (!NOT_STATEMENTS.has(child.type)) items.push({ node: child, conditional });
+      else if (!NOT_STATEMENTS.has(child.type)) items.push({ node: child, conditional, branch });
     }
   };
-  add(container, false);
+  add(container, false, -1);
   return items;
 }
 

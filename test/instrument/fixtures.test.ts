@@ -1,0 +1,60 @@
+/**
+ * Fixture folders, Babel style: test/fixtures/instrument/<construct>/ holds input.c, the expected
+ * output at each level (every-line.c, branches.c, functions.c) and an optional options.json:
+ *   { "functions": ["*"], "hooks": [...], "depth": 1, "skipped": ["fn"], "throws": "message part" }
+ * Without options.json every function is instrumented. A missing expected file is written on the first
+ * run; OVERWRITE=1 rewrites mismatches. A folder whose name starts with "." is disabled.
+ * Every case also checks the invariants: strip gives back the input byte for byte, no line moves.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { Level } from '../../src/manifest/schema.js';
+import { stripBreadcrumbs } from '../../src/strip/strip.js';
+import { instrumentForTest, REPO } from '../support/instrument-text.js';
+
+const ROOT = join(REPO, 'test', 'fixtures', 'instrument');
+const LEVELS: Level[] = ['every-line', 'branches', 'functions'];
+const OVERWRITE = process.env.OVERWRITE === '1';
+
+interface FixtureOptions {
+  functions?: string[] | null;
+  hooks?: string[];
+  depth?: number;
+  skipped?: string[];
+  throws?: string;
+}
+
+for (const name of readdirSync(ROOT).filter((n) => !n.startsWith('.')).sort()) {
+  const dir = join(ROOT, name);
+  const optionsPath = join(dir, 'options.json');
+  const options: FixtureOptions = existsSync(optionsPath) ? JSON.parse(readFileSync(optionsPath, 'utf8')) : {};
+  const inputPath = join(dir, 'input.c');
+  if (!existsSync(inputPath)) throw new Error(`${dir}: fixture folder without input.c`);
+  const input = readFileSync(inputPath, 'latin1');
+  const functions = options.functions === null ? undefined : (options.functions ?? ['*']);
+
+  describe(name, () => {
+    if (options.throws) {
+      it('is refused', async () => {
+        await assert.rejects(instrumentForTest([{ path: 'input.c', text: input }], { level: 'every-line', functions, hooks: options.hooks }), (error: Error) =>
+          error.message.includes(options.throws!),
+        );
+      });
+      return;
+    }
+    for (const level of LEVELS) {
+      it(level, async () => {
+        const result = await instrumentForTest([{ path: 'input.c', text: input }], { level, functions, hooks: options.hooks, depth: options.depth });
+        const output = result.outputs[0]?.text ?? input;
+        const expectedPath = join(dir, `${level}.c`);
+        if (!existsSync(expectedPath) || OVERWRITE) writeFileSync(expectedPath, output, 'latin1');
+        assert.equal(output, readFileSync(expectedPath, 'latin1'), `${name}/${level}.c differs (OVERWRITE=1 to accept)`);
+        assert.equal(stripBreadcrumbs(output, name).text, input, 'strip does not give back the input');
+        assert.equal(output.split('\n').length, input.split('\n').length, 'a line moved');
+        assert.deepEqual(result.skipped.map((s) => s.name).sort(), (options.skipped ?? []).sort(), 'skipped functions');
+      });
+    }
+  });
+}

@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { instrumentSources, type InstrumentOptions, type InstrumentResult, type SourceFile } from '../../src/instrument/instrument.js';
+import { parseTemplate } from '../../src/instrument/template.js';
+import type { Level } from '../../src/manifest/schema.js';
+
+export const REPO = join(import.meta.dirname, '..', '..');
+export const FIXED_TAG = 'kfix';
+
+/** Instruments in-memory sources with the default printk template and a fixed tag. */
+export function instrumentForTest(
+  files: SourceFile[],
+  options: Partial<InstrumentOptions> & { level: Level },
+): Promise<InstrumentResult> {
+  const template = parseTemplate(readFileSync(join(REPO, 'templates', 'printk.tmpl'), 'utf8'), 'printk');
+  return instrumentSources(files, { template, tag: FIXED_TAG, root: '/src', now: new Date(0), ...options });
+}
