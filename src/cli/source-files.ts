@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
 import type { SourceFile } from '../instrument/instrument.js';
 
@@ -87,6 +87,7 @@ export function writeFilesAtomically(cwd: string, writes: PendingWrite[]): void 
     for (const write of writes) {
       const target = resolve(cwd, write.path);
       const temp = `${target}.kcrumb-${randomBytes(4).toString('hex')}.tmp`;
+      mkdirSync(dirname(target), { recursive: true });
       let mode: number | undefined;
       try {
         mode = statSync(target).mode & 0o7777;

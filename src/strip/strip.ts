@@ -1,9 +1,12 @@
 import { INSERTED_SPAN, SOURCE_CLOSE, SOURCE_OPEN } from '../breadcrumb.js';
 import { KcrumbError } from '../errors.js';
 
+/** The breadcrumb's format string inside an inserted span: `"kq7x#87@%d`. */
+const CRUMB_IN_SOURCE = /"k[0-9a-z]{3}#\d+@/g;
+
 export interface StripResult {
   text: string;
-  /** How many inserted spans were removed. */
+  /** How many breadcrumbs were removed (inserted braces are not counted). */
   removed: number;
 }
 
@@ -18,8 +21,8 @@ export function hasBreadcrumbs(text: string): boolean {
  */
 export function stripBreadcrumbs(text: string, path: string): StripResult {
   let removed = 0;
-  const stripped = text.replace(INSERTED_SPAN, () => {
-    removed++;
+  const stripped = text.replace(INSERTED_SPAN, (span) => {
+    removed += span.match(CRUMB_IN_SOURCE)?.length ?? 0;
     return '';
   });
   for (const marker of [SOURCE_OPEN, SOURCE_CLOSE]) {

@@ -111,8 +111,10 @@ function report(result: InstrumentResult, flags: InstrumentFlags, manifestPath: 
   const total = result.manifest.crumbs.length;
   say(`kcrumb: selected ${result.selected.length + result.skipped.length} function(s), level ${flags.level}:`);
   const width = Math.max(...result.selected.map((s) => `${s.path}:${s.line}`.length), 0);
+  const nameWidth = Math.max(...result.selected.map((s) => s.name.length), 0);
   for (const s of result.selected) {
-    say(`  ${`${s.path}:${s.line}`.padEnd(width)}  ${paint(output, 'bold', s.name)}  ${paint(output, 'dim', s.reason)}  (${s.crumbs})`);
+    const where = `${s.path}:${s.line}`.padEnd(width);
+    say(`  ${where}  ${paint(output, 'bold', s.name.padEnd(nameWidth))}  ${paint(output, 'dim', s.reason)}  (${s.crumbs})`);
   }
   for (const s of result.skipped) {
     say(`${s.path}:${s.line}:1: ${paint(output, 'yellow', 'warning')}: skipped ${s.name}: ${s.reason}`);

@@ -75,9 +75,9 @@ function runStrip(paths: string[], flags: StripFlags, ctx: CommandContext): numb
   }
   for (const r of results) {
     const message: Record<Verdict, string> = {
-      restored: `removed ${r.removed} insertions; ${paint(output, 'green', 'identical to the original')} (sha256 matches the manifest)`,
-      'edited-since': `removed ${r.removed} insertions; ${paint(output, 'yellow', 'differs from the original the manifest recorded')}: the file was edited since, and only breadcrumbs were removed`,
-      'no-record': `removed ${r.removed} insertions (no manifest records this file, so no hash to compare)`,
+      restored: `removed ${r.removed} breadcrumbs; ${paint(output, 'green', 'identical to the original')} (sha256 matches the manifest)`,
+      'edited-since': `removed ${r.removed} breadcrumbs; ${paint(output, 'yellow', 'differs from the original the manifest recorded')}: the file was edited since, and only breadcrumbs were removed`,
+      'no-record': `removed ${r.removed} breadcrumbs (no manifest records this file, so no hash to compare)`,
       clean: 'no breadcrumbs, left as it was',
     };
     output.out(`${r.path}: ${message[r.verdict]}`);

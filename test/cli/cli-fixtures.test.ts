@@ -1,0 +1,77 @@
+/**
+ * CLI cases as folders (Babel's babel-cli fixtures): test/fixtures/cli/<case>/ holds
+ *   files/     the working directory the commands run in (copied to a temp folder)
+ *   steps.json [{ "args": [...], "exit": 0, "stdout": "text that must appear", "stderr": "...",
+ *                 "stdoutExact": "whole stdout" }]
+ *   after/     optional: the files that must exist with exactly this content afterwards
+ *   unchanged  optional: an empty file saying every file in files/ must be byte for byte unchanged
+ * `<cwd>` in expected text stands for the temp folder.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import { REPO } from '../support/instrument-text.js';
+import { runCli } from '../support/run-cli.js';
+
+const ROOT = join(REPO, 'test', 'fixtures', 'cli');
+
+interface Step {
+  /** Either a command to run... */
+  args: string[];
+  exit: number;
+  stdout?: string | string[];
+  stderr?: string | string[];
+  stdoutExact?: string;
+  stderrLines?: number;
+  /** ...or an edit a user makes between commands: replace `from` by `to` in file `edit`. */
+  edit?: string;
+  from?: string;
+  to?: string;
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = join(dir, name);
+    return statSync(full).isDirectory() ? listFiles(full).map((f) => join(name, f)) : [name];
+  });
+}
+
+describe('cli', () => {
+  for (const name of readdirSync(ROOT).filter((n) => !n.startsWith('.')).sort()) {
+    const dir = join(ROOT, name);
+    it(name, async () => {
+      const cwd = mkdtempSync(join(tmpdir(), `kcrumb-cli-${name}-`));
+      if (existsSync(join(dir, 'files'))) cpSync(join(dir, 'files'), cwd, { recursive: true });
+      const steps: Step[] = JSON.parse(readFileSync(join(dir, 'steps.json'), 'utf8'));
+      const fill = (s: string) => s.replaceAll('<cwd>', cwd);
+      for (const [i, step] of steps.entries()) {
+        if (step.edit) {
+          const file = join(cwd, step.edit);
+          const text = readFileSync(file, 'latin1');
+          assert.ok(text.includes(step.from!), `step ${i + 1}: ${step.edit} lacks ${step.from}`);
+          writeFileSync(file, text.replace(step.from!, step.to!), 'latin1');
+          continue;
+        }
+        const run = await runCli(step.args.map(fill), cwd);
+        const where = `step ${i + 1} (kcrumb ${step.args.join(' ')})\n--- stdout\n${run.stdout}--- stderr\n${run.stderr}`;
+        assert.equal(run.code, step.exit, `exit code of ${where}`);
+        for (const want of [step.stdout ?? []].flat()) assert.ok(run.stdout.includes(fill(want)), `stdout lacks ${JSON.stringify(want)} in ${where}`);
+        for (const want of [step.stderr ?? []].flat()) assert.ok(run.stderr.includes(fill(want)), `stderr lacks ${JSON.stringify(want)} in ${where}`);
+        if (step.stdoutExact !== undefined) assert.equal(run.stdout, fill(step.stdoutExact), where);
+        if (step.stderrLines !== undefined) assert.equal(run.stderr.trimEnd().split('\n').length, step.stderrLines, `stderr line count in ${where}`);
+      }
+      if (existsSync(join(dir, 'unchanged'))) {
+        const after = listFiles(cwd).sort();
+        assert.deepEqual(after, listFiles(join(dir, 'files')).sort(), 'files were added or removed');
+        for (const f of after) assert.ok(readFileSync(join(cwd, f)).equals(readFileSync(join(dir, 'files', f))), `${f} changed`);
+      }
+      if (existsSync(join(dir, 'after'))) {
+        for (const f of listFiles(join(dir, 'after'))) {
+          assert.equal(readFileSync(join(cwd, f), 'latin1'), readFileSync(join(dir, 'after', f), 'latin1'), `${relative(cwd, join(cwd, f))} after the steps`);
+        }
+      }
+    });
+  }
+});

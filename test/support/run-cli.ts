@@ -1,0 +1,22 @@
+import { main } from '../../src/cli/main.js';
+import type { Output } from '../../src/cli/output.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs kcrumb in-process in `cwd`, capturing what it prints (no colour, as in a pipe). */
+export async function runCli(args: string[], cwd: string): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const output: Output = {
+    out: (text) => (stdout += text.endsWith('\n') ? text : text + '\n'),
+    err: (text) => (stderr += text.endsWith('\n') ? text : text + '\n'),
+    color: false,
+    interactive: false,
+  };
+  const code = await main(args, output, cwd);
+  return { code, stdout, stderr };
+}
