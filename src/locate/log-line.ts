@@ -20,6 +20,9 @@ export interface LogLine {
   bootMarker?: boolean;
 }
 
+/** A line longer than this is cut into pieces, so a log without newlines cannot exhaust memory. */
+export const MAX_LINE = 16 * 1024 * 1024;
+
 const LEVEL_NAMES: Record<string, number> = {
   emerg: 0, alert: 1, crit: 2, err: 3, warn: 4, notice: 5, info: 6, debug: 7,
 };
@@ -52,78 +55,82 @@ const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
 const JOURNAL_BOOT = /^-- (?:Boot [0-9a-f]{8,} --|Reboot --)/;
 const LINUX_VERSION = /^Linux version \d/;
 
-/** Peels the known prefixes off one raw line (no trailing newline; a trailing CR is dropped). */
-export function parseLogLine(raw: string): LogLine {
-  let s = cleanLine(raw);
-  const line: LogLine = { text: s };
+/** Prefixes are short: matching only the head keeps a 10 MB line as cheap as a short one. */
+const HEAD = 512;
 
-  const kmsg = KMSG.exec(s);
+/** Peels the known prefixes off one raw line (no trailing newline; trailing CRs are dropped). */
+export function parseLogLine(raw: string): LogLine {
+  const clean = cleanLine(raw);
+  const head = clean.length > HEAD ? clean.slice(0, HEAD) : clean;
+  const line: LogLine = { text: clean };
+
+  const kmsg = KMSG.exec(head);
   if (kmsg) {
     line.level = Number(kmsg[1]) & 7;
     line.seq = Number(kmsg[2]);
     line.time = Number(kmsg[3]) / 1e6;
     const caller = /caller=([TC]\d{1,10})/.exec(kmsg[4]);
     if (caller) line.caller = caller[1];
-    line.text = s.slice(kmsg[0].length);
+    line.text = clean.slice(kmsg[0].length);
     line.bootMarker = LINUX_VERSION.test(line.text);
     return line;
   }
-
-  if (JOURNAL_BOOT.test(s)) {
+  if (JOURNAL_BOOT.test(head)) {
     line.bootMarker = true;
     return line;
   }
 
-  let m = SYSLOG_PRI.exec(s);
+  let pos = 0;
+  const rest = () => head.slice(pos);
+  let m = SYSLOG_PRI.exec(head);
   if (m) {
     line.level = Number(m[1]) & 7;
-    s = s.slice(m[0].length);
-  } else if ((m = DMESG_X.exec(s)) && m[2] in LEVEL_NAMES) {
+    pos += m[0].length;
+  } else if ((m = DMESG_X.exec(head)) && m[2] in LEVEL_NAMES) {
     line.level = LEVEL_NAMES[m[2]];
-    s = s.slice(m[0].length);
+    pos += m[0].length;
   }
 
-  let timed = true;
-  if ((m = MONO_BRACKET.exec(s))) {
-    line.time = Number(`${m[1]}.${m[2]}`);
-    if (m[3]) line.caller = m[3];
-  } else if (!(m = WALL_BRACKET.exec(s) ?? ISO_TIME.exec(s) ?? SYSLOG_TIME.exec(s) ?? UNIX_TIME.exec(s))) {
-    timed = false;
+  let time = MONO_BRACKET.exec(rest());
+  if (!time && pos === 0) {
     // UART noise before the timestamp: `CCCC[  12.345678] msg`
-    const hidden = MONO_ANYWHERE.exec(s.slice(0, 96));
-    if (hidden && hidden.index > 0 && !/^\s*$/.test(s.slice(0, hidden.index))) {
-      s = s.slice(hidden.index);
-      m = MONO_BRACKET.exec(s);
-      if (m) {
-        line.time = Number(`${m[1]}.${m[2]}`);
-        timed = true;
-      }
+    const hidden = MONO_ANYWHERE.exec(head.slice(0, 96));
+    if (hidden && hidden.index > 0) {
+      pos = hidden.index;
+      time = MONO_BRACKET.exec(rest());
     }
   }
-  if (timed && m) {
-    s = s.slice(m[0].length);
-    const caller = CALLER_BRACKET.exec(s);
+  const wall = time ? null : (WALL_BRACKET.exec(rest()) ?? ISO_TIME.exec(rest()) ?? SYSLOG_TIME.exec(rest()) ?? UNIX_TIME.exec(rest()));
+  if (time) {
+    line.time = Number(`${time[1]}.${time[2]}`);
+    if (time[3]) line.caller = time[3];
+  }
+  const stamp = time ?? wall;
+  if (stamp) {
+    pos += stamp[0].length;
+    const caller = CALLER_BRACKET.exec(rest());
     if (caller) {
       line.caller = caller[1];
-      s = s.slice(caller[0].length);
+      pos += caller[0].length;
     }
-    if (s.startsWith(' ')) s = s.slice(1);
-    const host = JOURNAL_HOST.exec(s);
-    if (host) s = s.slice(host[0].length);
-    const column = PROCESS_COLUMN.exec(s);
+    if (head[pos] === ' ') pos++;
+    const host = JOURNAL_HOST.exec(rest());
+    if (host) pos += host[0].length;
+    const column = PROCESS_COLUMN.exec(rest());
     if (column) {
       line.caller ??= `T${column[1]}`;
-      s = s.slice(column[0].length);
+      pos += column[0].length;
     }
   }
-  line.text = s;
-  line.bootMarker = LINUX_VERSION.test(s);
+  line.text = clean.slice(pos);
+  line.bootMarker = LINUX_VERSION.test(line.text);
   return line;
 }
 
-/** Drops what terminals and UARTs add: CR, NUL bytes, ANSI escapes. */
+/** Drops what terminals and UARTs add: CRs, NUL bytes, ANSI escapes. */
 export function cleanLine(raw: string): string {
-  let s = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+  let s = raw;
+  while (s.endsWith('\r')) s = s.slice(0, -1);
   if (s.includes('\0')) s = s.replaceAll('\0', '');
   if (s.includes('\x1b')) s = s.replace(ANSI, '');
   if (s.includes('\r')) s = s.slice(s.lastIndexOf('\r') + 1); // a bare CR redraws the line

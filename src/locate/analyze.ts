@@ -1,0 +1,255 @@
+/**
+ * One forward pass over log text: splits lines (chunks may cut them anywhere), tells boots apart, resolves
+ * breadcrumbs into per-thread trails and collects lockup reports. Memory stays bounded whatever the log's
+ * size: only the current boot and the last boot that held breadcrumbs are kept.
+ */
+import { findCrumbs } from '../breadcrumb.js';
+import { LockupParser } from './lockup.js';
+import { MAX_LINE, parseLogLine, type LogLine } from './log-line.js';
+import type { CrumbResolver } from './resolve.js';
+import { threadKey, ThreadTrails, type Sighting } from './threads.js';
+
+export interface AnalyzeOptions {
+  resolver: CrumbResolver;
+  /** Breadcrumbs kept per thread besides its last one. */
+  trail: number;
+  /** Byte offset in the log of the first character pushed (latin1: one byte is one char). */
+  startOffset?: number;
+  /** Line number of the first line pushed, when the log is read from its start. */
+  firstLineNumber?: number;
+}
+
+export interface Boot {
+  /** 0-based among the boots in the part of the log read. */
+  index: number;
+  firstLine: string;
+  firstLineNumber?: number;
+  firstOffset: number;
+  /** Starts at `Linux version` or journalctl's `-- Boot`, not just at a clock going back. */
+  marker: boolean;
+  threads: ThreadTrails;
+  /** Per manifest, how often each breadcrumb printed in this boot (index id - 1). */
+  printed: Uint32Array[];
+  last?: Sighting;
+  crumbs: number;
+  lockups: LockupParser;
+  /** Messages the log says it lost: `** N printk messages dropped **` and kmsg sequence gaps. */
+  dropped: number;
+  /** Where in the log the last loss was noted. */
+  droppedAt?: number;
+  lastTime?: number;
+  lastSeq?: number;
+  timedLines: number;
+}
+
+export interface LogAnalysis {
+  /** The last boot that holds breadcrumbs of ours, if any. */
+  boot?: Boot;
+  /** Boots in the part of the log read; `boot.index` counts in the same range. */
+  bootCount: number;
+  lines: number;
+  /** Lines that look like text (mostly printable); zero means this is no log. */
+  textLines: number;
+  bytes: number;
+  /** Breadcrumbs whose tag no manifest has: tag -> count. */
+  unknownTags: Map<string, number>;
+  /** Byte offset of the last breadcrumb with an unknown tag. */
+  lastUnknownOffset?: number;
+  /** `tag#id` outside its manifest -> count. */
+  unknownIds: Map<string, number>;
+}
+
+const DROPPED = /\*\* (\d+) printk messages dropped \*\*/;
+const MAX_LINE_TEXT = 300;
+
+export class LogAnalyzer {
+  private carry = '';
+  private carryOffset: number;
+  private lineNumber?: number;
+  private current: Boot;
+  private lastWithCrumbs?: Boot;
+  private bootCount = 1;
+  private lines = 0;
+  private textLines = 0;
+  private bytes = 0;
+  private readonly unknownTags = new Map<string, number>();
+  private readonly unknownIds = new Map<string, number>();
+  private lastUnknownOffset?: number;
+
+  constructor(private readonly options: AnalyzeOptions) {
+    this.carryOffset = options.startOffset ?? 0;
+    this.lineNumber = options.firstLineNumber;
+    this.current = this.newBoot(0, '', this.carryOffset, false);
+  }
+
+  /** Feeds the next piece of the log. */
+  push(chunk: string): void {
+    this.bytes += chunk.length;
+    const chunkOffset = this.carryOffset + this.carry.length;
+    let nl = chunk.indexOf('\n');
+    if (nl === -1) {
+      this.carry += chunk; // a long line: no flattening until its end arrives
+      if (this.carry.length > MAX_LINE) this.flushCarry();
+      return;
+    }
+    this.line(this.carry + chunk.slice(0, nl), this.carryOffset);
+    let start = nl + 1;
+    for (nl = chunk.indexOf('\n', start); nl !== -1; nl = chunk.indexOf('\n', start)) {
+      this.line(chunk.slice(start, nl), chunkOffset + start);
+      start = nl + 1;
+    }
+    this.carry = chunk.slice(start);
+    this.carryOffset = chunkOffset + start;
+  }
+
+  private flushCarry(): void {
+    this.line(this.carry, this.carryOffset);
+    this.carryOffset += this.carry.length;
+    this.carry = '';
+  }
+
+  /** Ends the log (a last line without newline, cut off by the freeze, still counts). */
+  end(): LogAnalysis {
+    if (this.carry.length > 0) this.flushCarry();
+    const boot = this.current.crumbs > 0 ? this.current : this.lastWithCrumbs;
+    return {
+      boot,
+      bootCount: this.bootCount,
+      lines: this.lines,
+      textLines: this.textLines,
+      bytes: this.bytes,
+      unknownTags: this.unknownTags,
+      lastUnknownOffset: this.lastUnknownOffset,
+      unknownIds: this.unknownIds,
+    };
+  }
+
+  private line(raw: string, offset: number): void {
+    const lineNumber = this.lineNumber;
+    if (this.lineNumber !== undefined) this.lineNumber++;
+    this.lines++;
+    const parsed = parseLogLine(raw);
+    const verdict = this.bootVerdict(parsed);
+    if (verdict === 'new') {
+      if (this.current.crumbs > 0) this.lastWithCrumbs = this.current;
+      this.current = this.newBoot(this.bootCount++, parsed.text, offset, parsed.bootMarker === true, lineNumber);
+    } else if (verdict === 'reanchor' || (this.current.firstLine === '' && parsed.text.trim() !== '')) {
+      this.current.firstLine = shorten(parsed.text);
+      this.current.firstOffset = offset;
+      this.current.firstLineNumber = lineNumber;
+    }
+    const boot = this.current;
+    if (looksLikeText(parsed.text)) this.textLines++;
+    this.noteLosses(boot, parsed, offset);
+    if (parsed.time !== undefined) {
+      boot.lastTime = parsed.time;
+      boot.timedLines++;
+    }
+    if (raw.includes('#')) this.crumbsIn(boot, raw, parsed, offset, lineNumber);
+    boot.lockups.feed(parsed, lineNumber, offset);
+  }
+
+  /**
+   * A boot starts at `Linux version` or when the clock goes back by more than a second. A marker right
+   * after a clock reset (or after pre-kernel noise such as BIOS output) belongs to the boot already begun.
+   */
+  private bootVerdict(line: LogLine): 'new' | 'same' | 'reanchor' {
+    const boot = this.current;
+    if (line.bootMarker) {
+      if (boot.marker || boot.crumbs > 0) return 'new';
+      if (boot.timedLines === 0) {
+        boot.marker = true;
+        return 'reanchor';
+      }
+      const early = line.time !== undefined && boot.lastTime !== undefined && boot.lastTime <= line.time + 1;
+      if (!early) return 'new';
+      boot.marker = true;
+      return 'same';
+    }
+    const reset = line.time !== undefined && boot.lastTime !== undefined && line.time + 1 < boot.lastTime;
+    return reset ? 'new' : 'same';
+  }
+
+  private noteLosses(boot: Boot, line: LogLine, offset: number): void {
+    let lost = 0;
+    if (line.seq !== undefined) {
+      if (boot.lastSeq !== undefined && line.seq > boot.lastSeq + 1) lost += line.seq - boot.lastSeq - 1;
+      boot.lastSeq = line.seq;
+    }
+    if (line.text.includes('printk messages dropped')) {
+      const m = DROPPED.exec(line.text);
+      lost += m ? Number(m[1]) : 1;
+    }
+    if (lost > 0) {
+      boot.dropped += lost;
+      boot.droppedAt = offset;
+    }
+  }
+
+  private crumbsIn(boot: Boot, raw: string, parsed: LogLine, offset: number, lineNumber: number | undefined): void {
+    const hits = findCrumbs(raw.includes('\0') ? raw.replaceAll('\0', '') : raw);
+    hits.forEach((hit, i) => {
+      const found = this.options.resolver.resolve(hit);
+      if (!found.ok) {
+        if (found.why === 'unknown-tag') {
+          this.unknownTags.set(hit.tag, (this.unknownTags.get(hit.tag) ?? 0) + 1);
+          this.lastUnknownOffset = offset;
+        } else {
+          const key = `${hit.tag}#${hit.id}`;
+          this.unknownIds.set(key, (this.unknownIds.get(key) ?? 0) + 1);
+        }
+        return;
+      }
+      // a line glued from two CPUs: the caller id belongs to the line's first message only
+      const sighting: Sighting = {
+        manifest: found.manifest,
+        crumb: found.crumb,
+        tag: hit.tag,
+        cpu: hit.cpu,
+        thread: threadKey(i === 0 ? parsed.caller : undefined, hit.cpu),
+        time: parsed.time,
+        lineNumber,
+        offset,
+        text: shorten(parsed.text),
+      };
+      boot.threads.add(sighting);
+      boot.printed[found.manifest][found.crumb.id - 1]++;
+      boot.last = sighting;
+      boot.crumbs++;
+    });
+  }
+
+  private newBoot(index: number, firstLine: string, offset: number, marker: boolean, lineNumber?: number): Boot {
+    return {
+      index,
+      firstLine: shorten(firstLine),
+      firstLineNumber: lineNumber,
+      firstOffset: offset,
+      marker,
+      threads: new ThreadTrails(this.options.trail + 1),
+      printed: this.options.resolver.manifests.map((m) => new Uint32Array(m.crumbs.length)),
+      crumbs: 0,
+      lockups: new LockupParser(),
+      dropped: 0,
+      timedLines: 0,
+    };
+  }
+}
+
+function shorten(text: string): string {
+  const t = text.length > MAX_LINE_TEXT ? `${text.slice(0, MAX_LINE_TEXT)}...` : text;
+  // control bytes would garble a terminal; keep the rest as it came
+  return t.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
+}
+
+/** Mostly printable ASCII (tabs included): binary garbage is not. */
+export function looksLikeText(text: string): boolean {
+  const head = text.length > 256 ? text.slice(0, 256) : text;
+  if (head.trim() === '') return false;
+  let printable = 0;
+  for (let i = 0; i < head.length; i++) {
+    const c = head.charCodeAt(i);
+    if ((c >= 0x20 && c < 0x7f) || c === 9) printable++;
+  }
+  return printable >= head.length * 0.8;
+}

@@ -1,0 +1,187 @@
+/**
+ * From an analysed log to the answer: which breadcrumb the freeze is at or after, on which thread, what
+ * could have printed next, whether the kernel's own hang reports agree, and what to be wary of.
+ */
+import type { ManifestCrumb } from '../manifest/schema.js';
+import type { Boot, LogAnalysis } from './analyze.js';
+import { topInstrumentedFrame, type Frame, type LockupReport } from './lockup.js';
+import type { CrumbResolver } from './resolve.js';
+import { lastOf, type Sighting, type Thread } from './threads.js';
+
+export interface LocateInput {
+  analysis: LogAnalysis;
+  resolver: CrumbResolver;
+  /** The analysis began at the log's first byte (boot numbers and line numbers are absolute). */
+  fromStart: boolean;
+  /** The analysis went on to the log's last byte (the boot count is complete). */
+  toEnd: boolean;
+}
+
+export interface NextCrumb {
+  manifest: number;
+  crumb: ManifestCrumb;
+  /** How often it printed in this boot before (a loop head that printed 1000 times is no news). */
+  printed: number;
+}
+
+export interface LockupCheck {
+  report: LockupReport;
+  /** Innermost frame in an instrumented function, if any. */
+  frame?: Frame;
+  /** The report is about the answer's CPU or task. */
+  sameThread: boolean;
+  verdict: 'agrees' | 'disagrees' | 'no-instrumented-frame';
+}
+
+export interface BootSummary {
+  /** 1-based number among the boots in the log, when the log was read from its start. */
+  number?: number;
+  /** Boots in the log, when it was read to its end (and from its start). */
+  count?: number;
+  /** Boots in the part of the log that was read. */
+  seen: number;
+  firstLine: string;
+  firstLineNumber?: number;
+  firstOffset: number;
+  marker: boolean;
+  /** Messages the log says it lost in this boot. */
+  dropped: number;
+}
+
+export interface Answer {
+  status: 'found' | 'none';
+  last?: Sighting;
+  /** Why this breadcrumb and not simply the last one printed, when it is not. */
+  choice?: string;
+  /** The answer's thread first, then the others by their last breadcrumb, latest first. */
+  threads: Thread[];
+  next: NextCrumb[];
+  boot?: BootSummary;
+  lockups: LockupCheck[];
+  warnings: string[];
+  /** For status none: what to check. */
+  hint?: string;
+}
+
+/** Reports that name stuck CPUs (an NMI backtrace alone names only whose stack it is). */
+const STUCK_KINDS = new Set(['soft-lockup', 'hard-lockup', 'rcu-stall']);
+const MAX_LOCKUPS = 8;
+
+export function locateFreeze(input: LocateInput): Answer {
+  const { analysis, resolver } = input;
+  const warnings = tagWarnings(input);
+  const boot = analysis.boot;
+  if (!boot?.last) {
+    return { status: 'none', threads: [], next: [], lockups: [], warnings, hint: noneHint(input) };
+  }
+  const threads = boot.threads.list();
+  const { last, choice } = chooseLast(boot, threads);
+  const answerThread = threads.find((thread) => thread.key === last.thread)!;
+  const ordered = [answerThread, ...threads.filter((thread) => thread !== answerThread)];
+  const manifest = resolver.manifests[last.manifest];
+  const next = last.crumb.next
+    .map((id) => manifest.crumbs[id - 1])
+    .filter((crumb): crumb is ManifestCrumb => crumb !== undefined)
+    .map((crumb) => ({ manifest: last.manifest, crumb, printed: boot.printed[last.manifest][crumb.id - 1] }));
+  if (analysis.lastUnknownOffset !== undefined && analysis.lastUnknownOffset > last.offset) {
+    warnings.push(
+      'breadcrumbs of an unknown tag printed after this answer: the freeze may be in code instrumented by another run (pass its manifest with --manifest)',
+    );
+  }
+  if (boot.dropped > 0) {
+    const after = boot.droppedAt !== undefined && boot.droppedAt > last.offset;
+    warnings.push(
+      `the log lost ${boot.dropped} message(s) in this boot${after ? ' after the last breadcrumb' : ''} (dropped-message markers or sequence gaps): ${after ? 'later breadcrumbs may be missing' : 'the trail may have gaps'}`,
+    );
+  }
+  return {
+    status: 'found',
+    last,
+    choice,
+    threads: ordered,
+    next,
+    boot: summarizeBoot(boot, input),
+    lockups: checkLockups(boot, last, resolver.functionNames()),
+    warnings,
+  };
+}
+
+/**
+ * The last breadcrumb printed, unless the kernel reported other CPUs stuck (or, with caller ids, a task
+ * blocked) after it and the printing CPU was not among them: then the stuck one's last breadcrumb.
+ */
+function chooseLast(boot: Boot, threads: Thread[]): { last: Sighting; choice?: string } {
+  const latest = boot.last!;
+  const later = boot.lockups.reports.filter((report) => report.offset > latest.offset);
+  const stuck = new Set(later.filter((report) => STUCK_KINDS.has(report.kind)).flatMap((report) => report.cpus));
+  if (stuck.size > 0 && !stuck.has(latest.cpu)) {
+    const thread = threads.find((t) => stuck.has(lastOf(t).cpu));
+    if (thread) {
+      const last = lastOf(thread);
+      return { last, choice: `CPU ${last.cpu} was reported stuck after CPU ${latest.cpu} printed #${latest.crumb.id}, and CPU ${latest.cpu} was not` };
+    }
+  }
+  for (const report of later) {
+    if (report.kind !== 'hung-task' || report.pid === undefined) continue;
+    const thread = threads.find((t) => t.key === `T${report.pid}`);
+    if (thread && thread.key !== latest.thread) {
+      return { last: lastOf(thread), choice: `task ${report.task}:${report.pid} was reported blocked` };
+    }
+  }
+  return { last: latest };
+}
+
+function checkLockups(boot: Boot, last: Sighting, instrumented: ReadonlySet<string>): LockupCheck[] {
+  const checks: LockupCheck[] = [];
+  for (const report of boot.lockups.reports) {
+    const frame = topInstrumentedFrame(report.frames, instrumented);
+    const sameThread = report.cpus.includes(last.cpu) || (report.pid !== undefined && last.thread === `T${report.pid}`);
+    if (!sameThread && !frame) continue;
+    const verdict = !frame ? 'no-instrumented-frame' : frame.function === last.crumb.function ? 'agrees' : 'disagrees';
+    checks.push({ report, frame, sameThread, verdict });
+  }
+  return checks.slice(-MAX_LOCKUPS);
+}
+
+function summarizeBoot(boot: Boot, input: LocateInput): BootSummary {
+  const { analysis, fromStart, toEnd } = input;
+  const summary: BootSummary = {
+    seen: analysis.bootCount,
+    firstLine: boot.firstLine,
+    firstLineNumber: boot.firstLineNumber,
+    firstOffset: boot.firstOffset,
+    marker: boot.marker,
+    dropped: boot.dropped,
+  };
+  if (fromStart) summary.number = boot.index + 1;
+  if (fromStart && toEnd) summary.count = analysis.bootCount;
+  return summary;
+}
+
+function tagWarnings(input: LocateInput): string[] {
+  const { analysis, resolver } = input;
+  const warnings: string[] = [];
+  const known = resolver.manifests.map((m) => m.tag).join(', ') || 'none';
+  for (const [tag, count] of analysis.unknownTags) {
+    warnings.push(`${count} breadcrumb line(s) carry tag ${tag}, which no manifest has (manifests: ${known}); ignored`);
+  }
+  for (const [crumb, count] of analysis.unknownIds) {
+    warnings.push(`${crumb} is not in the manifest of its tag (${count} time(s)); ignored: is the manifest from this build?`);
+  }
+  return warnings;
+}
+
+function noneHint(input: LocateInput): string {
+  const { analysis, resolver } = input;
+  const tags = resolver.manifests.map((m) => m.tag);
+  if (tags.length === 0) return 'no manifest: run kcrumb locate-freeze in the directory where kcrumb instrument ran, or pass --manifest FILE|DIR';
+  if (analysis.unknownTags.size > 0) {
+    return `the log has breadcrumbs of tag ${[...analysis.unknownTags.keys()].join(', ')}, not of ${tags.join(', ')}: pass the manifest of that run with --manifest`;
+  }
+  return (
+    `no breadcrumb of ${tags.join(', ')} in the log. Check that the instrumented module was built and loaded, that the ` +
+    'console loglevel lets KERN_CRIT through (loglevel above 2; loglevel=1 hides it), and that the log is from the console the kernel ' +
+    'prints to (console=ttyS0,115200, netconsole); on kernels with a printing kthread a frozen CPU can keep breadcrumbs in RAM: ' +
+    'set softlockup_panic=1 / nmi_watchdog=panic so a panic flushes them'
+  );
+}

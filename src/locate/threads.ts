@@ -1,0 +1,70 @@
+/**
+ * Per-thread trails: the breadcrumbs each CPU (or each task, when the log has caller ids) printed, newest
+ * last. One thread's trail is the path it took; the last entry of each is where it was when the log ended.
+ * Kept as data of their own because a lock freeze needs all of them, not only the last line of the log.
+ */
+import type { ManifestCrumb } from '../manifest/schema.js';
+
+/** One breadcrumb line of the log, resolved to its manifest entry. */
+export interface Sighting {
+  /** Index of the manifest (in the list the resolver got). */
+  manifest: number;
+  crumb: ManifestCrumb;
+  tag: string;
+  /** CPU printed in the breadcrumb. */
+  cpu: number;
+  /** Thread key: the caller id (`T123`, `C1`) when the line has one, else `CPU<n>`. */
+  thread: string;
+  /** Seconds since boot, when the line has such a timestamp. */
+  time?: number;
+  /** 1-based line number in the log, when the whole log up to here was read. */
+  lineNumber?: number;
+  /** Byte offset of the line's start in the log. */
+  offset: number;
+  /** The log line, cleaned and shortened. */
+  text: string;
+}
+
+export interface Thread {
+  key: string;
+  /** The newest breadcrumbs, oldest first; the last one is where the thread was last seen. */
+  crumbs: Sighting[];
+  /** How many breadcrumbs this thread printed in the part of the log read. */
+  count: number;
+}
+
+/** Caller ids name tasks across CPUs; without them the breadcrumb's CPU is the only thread there is. */
+export function threadKey(caller: string | undefined, cpu: number): string {
+  return caller ?? `CPU${cpu}`;
+}
+
+export class ThreadTrails {
+  private readonly threads = new Map<string, Thread>();
+
+  /** Keeps `keep` breadcrumbs per thread: the last one and the trail that led there. */
+  constructor(private readonly keep: number) {}
+
+  add(sighting: Sighting): void {
+    let thread = this.threads.get(sighting.thread);
+    if (!thread) {
+      thread = { key: sighting.thread, crumbs: [], count: 0 };
+      this.threads.set(sighting.thread, thread);
+    }
+    thread.count++;
+    thread.crumbs.push(sighting);
+    if (thread.crumbs.length > this.keep) thread.crumbs.shift();
+  }
+
+  get size(): number {
+    return this.threads.size;
+  }
+
+  /** Threads by their last breadcrumb, most recent first. */
+  list(): Thread[] {
+    return [...this.threads.values()].sort((a, b) => lastOf(b).offset - lastOf(a).offset);
+  }
+}
+
+export function lastOf(thread: Thread): Sighting {
+  return thread.crumbs[thread.crumbs.length - 1];
+}
