@@ -79,13 +79,12 @@ async function parseFile(file: SourceFile): Promise<ParsedFile> {
   const tree = await parseC(masked);
   const lines = indexLines(file.text);
   const functions = findFunctions(tree, file.text, lines);
-  const calls = functions.map((fn) =>
-    fn.body.descendantsOfType('call_expression').flatMap((call) => {
+  const callsOf = (index: number) =>
+    functions[index].body.descendantsOfType('call_expression').flatMap((call) => {
       const callee = call?.childForFieldName('function');
       return callee?.type === 'identifier' ? [callee.text] : [];
-    }),
-  );
-  return { path: file.path, text: file.text, tree, lines, functions, calls, hooks: findTargetHooks(tree) };
+    });
+  return { path: file.path, text: file.text, tree, lines, functions, callsOf, hooks: findTargetHooks(tree, file.text) };
 }
 
 interface PlannedFunction {
@@ -115,7 +114,12 @@ function buildResult(parsed: ParsedFile[], options: InstrumentOptions): Instrume
       skipped.push({ name: fn.name, file: choice.file, path: file.path, line: fn.line, reason });
       continue;
     }
-    const plan = planFunction(fn.body, options.level);
+    const plan = planFunction(fn.body, options.level, file.text);
+    if (plan.misparsedAt !== undefined) {
+      const line = lineOf(file.lines, plan.misparsedAt);
+      skipped.push({ name: fn.name, file: choice.file, path: file.path, line: fn.line, reason: `misparsed at line ${line} (an iterator macro kcrumb does not know?)` });
+      continue;
+    }
     planned.push({ ...choice, plan, firstId: nextId });
     nextId += plan.sites.length;
   }

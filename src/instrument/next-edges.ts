@@ -18,9 +18,16 @@ export function computeNext(sites: Site[], body: Node): number[][] {
     }
     return undefined;
   };
+  /** First site at or after `offset` and before `end` (sites are sorted by offset). */
   const firstFrom = (offset: number, end: number): number | undefined => {
-    const j = sites.findIndex((site) => site.offset >= offset);
-    return j >= 0 && sites[j].offset < end ? j : undefined;
+    let lo = 0;
+    let hi = sites.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sites[mid].offset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < sites.length && sites[lo].offset < end ? lo : undefined;
   };
 
   /** Sites that can print after `statement` completes normally. */
@@ -66,14 +73,14 @@ export function computeNext(sites: Site[], body: Node): number[][] {
     return undefined;
   };
 
+  let labels: Map<string, number> | undefined;
   const labelTarget = (name: string): number[] => {
-    for (const labeled of body.descendantsOfType('labeled_statement')) {
-      if (labeled?.childForFieldName('label')?.text === name) {
-        const j = firstFrom(labeled.startIndex, body.endIndex);
-        return j === undefined ? [] : [j];
-      }
-    }
-    return [];
+    labels ??= new Map(
+      body.descendantsOfType('labeled_statement').flatMap((l) => (l ? [[l.childForFieldName('label')?.text ?? '', l.startIndex]] : [])),
+    );
+    const at = labels.get(name);
+    const j = at === undefined ? undefined : firstFrom(at, body.endIndex);
+    return j === undefined ? [] : [j];
   };
 
   const successors = (i: number): number[] => {
@@ -93,7 +100,7 @@ export function computeNext(sites: Site[], body: Node): number[][] {
       case 'continue_statement': {
         const loop = enclosing(s, LOOP_TYPES);
         const loopBody = loop?.childForFieldName('body');
-        return loop && loopBody ? [...orFollowOf(firstIn(loopBody, -1)), ...follow(loop)] : [];
+        return loop && loopBody ? [...orFollowOf(firstFrom(loopBody.startIndex, loopBody.endIndex)), ...follow(loop)] : [];
       }
       case 'if_statement': {
         // Every arm of an else-if chain can come next, and the statement after the chain.

@@ -31,6 +31,11 @@ export type Edit =
 export interface FunctionPlan {
   sites: Site[];
   edits: Edit[];
+  /**
+   * Offset of a function definition found among the statements: tree-sitter's reading of an unknown
+   * one-argument iterator macro (`my_for_each(x) {`). The plan must not be used then.
+   */
+  misparsedAt?: number;
 }
 
 /** Which kinds of breadcrumb each level places. */
@@ -52,13 +57,14 @@ type Role = 'entry' | 'branch' | 'loop' | 'case' | undefined;
  * - nothing goes inside expressions (statement expressions included) or macro definitions, because the
  *   walk only descends into statement bodies.
  */
-export function planFunction(body: Node, level: Level): FunctionPlan {
+export function planFunction(body: Node, level: Level, original: string): FunctionPlan {
   const wanted = KINDS_BY_LEVEL[level];
   const sites: Site[] = [];
   const edits: Edit[] = [];
+  let misparsedAt: number | undefined;
 
   const addSite = (offset: number, kind: CrumbKind, node: Node, atClose: boolean) => {
-    sites.push({ offset, kind, node, atClose, calls: atClose ? [] : callsInHead(node) });
+    sites.push({ offset, kind, node, atClose, calls: atClose ? [] : callsInHead(node, original) });
     edits.push({ type: 'crumb', offset, site: sites.length - 1 });
   };
 
@@ -92,6 +98,7 @@ export function planFunction(body: Node, level: Level): FunctionPlan {
     let roleTaken = false;
     const branchesWithRole = new Set<number>();
     for (const { node, conditional, branch } of items) {
+      if (node.type === 'function_definition') misparsedAt ??= node.startIndex;
       if (isDeclarationLike(unlabel(node))) continue;
       let itemRole: Role;
       if (role && !roleTaken && !branchesWithRole.has(branch)) {
@@ -165,7 +172,7 @@ export function planFunction(body: Node, level: Level): FunctionPlan {
   // Stable: at one offset, edits keep the order the walk made them (open, crumb, ..., inner close, outer close).
   const order = edits.map((edit, index) => ({ edit, index }));
   order.sort((a, b) => a.edit.offset - b.edit.offset || a.index - b.index);
-  return { sites, edits: order.map((o) => o.edit) };
+  return { sites, edits: order.map((o) => o.edit), misparsedAt };
 }
 
 export function elseBodyOf(ifStatement: Node): Node | null {

@@ -32,12 +32,11 @@ export function statementList(container: Node): ListItem[] {
   const items: ListItem[] = [];
   const skipFirst = container.type === 'case_statement' ? caseBodyStart(container) : 0;
   const add = (node: Node, conditional: boolean, branch: number) => {
-    for (let i = 0; i < node.namedChildCount; i++) {
-      const child = node.namedChild(i);
-      if (!child || child.startIndex < skipFirst) continue;
-      const field = node.fieldNameForNamedChild(i);
+    // A preprocessor block's condition (#if X) or name (#ifdef X) is not a statement.
+    const head = PREPROC_BLOCKS.has(node.type) ? (node.childForFieldName('condition') ?? node.childForFieldName('name')) : null;
+    for (const child of node.namedChildren) {
+      if (!child || child.startIndex < skipFirst || (head && child.startIndex === head.startIndex)) continue;
       if (PREPROC_BLOCKS.has(child.type)) add(child, true, child.startIndex);
-      else if (PREPROC_BLOCKS.has(node.type) && (field === 'condition' || field === 'name')) continue;
       else if (!NOT_STATEMENTS.has(child.type)) items.push({ node: child, conditional, branch });
     }
   };
@@ -92,19 +91,22 @@ export function endsControlFlow(node: Node): boolean {
   return false;
 }
 
-/** Names of the functions a statement calls in its own text, not in the statements nested in it. */
-export function callsInHead(statement: Node): string[] {
+/**
+ * Names the statement calls in its own text, not in the statements nested in it: every `name (` in the
+ * head's source text. Read from text because walking the tree for every statement costs more than the
+ * parse; a macro or keyword that slips in is harmless, only names of instrumented functions are used.
+ */
+export function callsInHead(statement: Node, original: string): string[] {
   const names: string[] = [];
-  const walk = (node: Node) => {
-    if (node.type === 'call_expression') {
-      const name = calleeName(node);
-      if (name) names.push(name);
-    }
-    for (const child of node.namedChildren) if (child) walk(child);
-  };
-  for (const part of headParts(statement)) walk(part);
+  for (const part of headParts(statement)) {
+    const text = original.slice(part.startIndex, part.endIndex);
+    for (const m of text.matchAll(CALL_IN_TEXT)) if (!KEYWORDS_BEFORE_PAREN.has(m[1])) names.push(m[1]);
+  }
   return names;
 }
+
+const CALL_IN_TEXT = /([A-Za-z_]\w*)\s*\(/g;
+const KEYWORDS_BEFORE_PAREN = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'alignof', '_Alignof', 'defined', 'asm', '__asm__', 'volatile', '__attribute__']);
 
 /** The parts of a statement that run before any statement nested in it. */
 function headParts(statement: Node): Node[] {

@@ -50,7 +50,7 @@ function describeFunction(node: Node, original: string, lines: LineIndex): Funct
   const head = original.slice(node.startIndex, body.startIndex);
   const forbidden = FORBIDDEN_ANNOTATION.exec(head);
   if (forbidden) def.forbidden = `${forbidden[1]} function: a call to printk from it is not allowed`;
-  if (body.hasError || hasNestedFunction(body)) def.unsafe = findUnsafe(body, lines);
+  if (body.hasError) def.unsafe = findUnsafe(body, lines);
   return def;
 }
 
@@ -61,10 +61,6 @@ export function functionNameNode(def: Node): Node | undefined {
   let name = d?.childForFieldName('declarator') ?? null;
   while (name && name.type === 'parenthesized_declarator') name = name.namedChild(0);
   return name && name.type === 'identifier' ? name : undefined;
-}
-
-function hasNestedFunction(body: Node): boolean {
-  return body.descendantsOfType('function_definition').length > 0;
 }
 
 /**

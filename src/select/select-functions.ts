@@ -7,8 +7,8 @@ export interface SelectableFile {
   path: string;
   functions: FunctionDef[];
   hooks: HookBinding[];
-  /** Names each function calls, by function index. */
-  calls: string[][];
+  /** Names a function calls, by function index (computed on demand: only hook selection needs it). */
+  callsOf(functionIndex: number): string[];
 }
 
 export interface SelectedFunction {
@@ -95,7 +95,7 @@ function selectFromHooks(files: SelectableFile[], options: SelectOptions): Selec
   for (let i = 0; i < queue.length; i++) {
     const { at, depth } = queue[i];
     if (depth >= depthLimit) continue;
-    for (const callee of new Set(files[at.file].calls[at.function])) {
+    for (const callee of new Set(files[at.file].callsOf(at.function))) {
       visit(at.file, callee, `${at.reason} -> ${callee}`, depth + 1);
     }
   }

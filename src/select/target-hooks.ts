@@ -28,8 +28,9 @@ export interface HookBinding {
 }
 
 /** Every `.hook = function` of every `struct target_type` initializer in the file. */
-export function findTargetHooks(tree: Tree): HookBinding[] {
+export function findTargetHooks(tree: Tree, text: string): HookBinding[] {
   const bindings: HookBinding[] = [];
+  if (!text.includes('target_type')) return bindings;
   for (const declaration of tree.rootNode.descendantsOfType('declaration')) {
     if (!declaration || !isTargetType(declaration.childForFieldName('type'))) continue;
     for (const declarator of declaration.childrenForFieldName('declarator')) {
