@@ -5,7 +5,7 @@
  */
 import { findCrumbs } from '../breadcrumb.js';
 import { LockupParser } from './lockup.js';
-import { MAX_LINE, parseLogLine, type LogLine } from './log-line.js';
+import { cleanLine, MAX_LINE, parseLogLine, type LogLine } from './log-line.js';
 import type { CrumbResolver } from './resolve.js';
 import { threadKey, ThreadTrails, type Sighting } from './threads.js';
 
@@ -210,7 +210,7 @@ export class LogAnalyzer {
         time: parsed.time,
         lineNumber,
         offset,
-        text: shorten(parsed.text),
+        text: shorten(cleanLine(raw)),
       };
       boot.threads.add(sighting);
       boot.printed[found.manifest][found.crumb.id - 1]++;

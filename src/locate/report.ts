@@ -107,13 +107,13 @@ function lockupLines(check: LockupCheck, last: Sighting): string[] {
 }
 
 function describeThread(s: Sighting): string {
-  if (s.thread.startsWith('T')) return `CPU ${s.cpu} by task ${s.thread.slice(1)}`;
-  if (s.thread.startsWith('C')) return `CPU ${s.cpu} (interrupt context)`;
+  if (/^T\d/.test(s.thread)) return `CPU ${s.cpu} by task ${s.thread.slice(1)}`;
+  if (/^C\d/.test(s.thread)) return `CPU ${s.cpu} (interrupt context)`;
   return `CPU ${s.cpu}`;
 }
 
 function threadNoun(threads: Thread[]): string {
-  return threads.some((t) => t.key.startsWith('T')) ? 'CPU or task' : 'CPU';
+  return threads.some((t) => /^T\d/.test(t.key)) ? 'CPU or task' : 'CPU';
 }
 
 function logPlace(s: Sighting): string {
