@@ -5,6 +5,7 @@ import {
   endsControlFlow,
   isDeclarationLike,
   isEmptyStatement,
+  leadingDeclarations,
   statementList,
   unlabel,
   type ListItem,
@@ -97,9 +98,10 @@ export function planFunction(body: Node, level: Level, original: string): Functi
     let any = false;
     let roleTaken = false;
     const branchesWithRole = new Set<number>();
-    for (const { node, conditional, branch } of items) {
+    const declarations = leadingDeclarations(items);
+    for (const [index, { node, conditional, branch }] of items.entries()) {
       if (node.type === 'function_definition') misparsedAt ??= node.startIndex;
-      if (isDeclarationLike(unlabel(node))) continue;
+      if (index < declarations || isDeclarationLike(unlabel(node))) continue;
       let itemRole: Role;
       if (role && !roleTaken && !branchesWithRole.has(branch)) {
         itemRole = role;

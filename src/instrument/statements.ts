@@ -10,7 +10,10 @@ const NOT_STATEMENTS = new Set(['comment', 'preproc_def', 'preproc_function_def'
  * `guard(mutex)(&m);`): a breadcrumb before them would be a statement before a declaration.
  */
 const DECLARATION_MACRO =
-  /^(?:__)?(?:DECLARE_|DEFINE_)|_ON_STACK$|^(?:LIST_HEAD|HLIST_HEAD|LLIST_HEAD|guard|CLASS|static_assert|_Static_assert)$/;
+  /DECLARE_|DEFINE_|_ON_?STACK$|^(?:LIST_HEAD|HLIST_HEAD|LLIST_HEAD|XA_STATE|XA_STATE_ORDER|MA_STATE|VMA_ITERATOR|guard|CLASS|static_assert|_Static_assert)$/;
+
+/** An all-capitals macro call used as a statement: it may expand to a declaration. */
+const CAPITALS_MACRO = /^[A-Z][A-Z0-9_]*$/;
 
 /** Calls after which control never comes back: no exit breadcrumb after them. */
 const NO_RETURN_CALLS = /^(?:BUG|panic|do_exit|kthread_exit|kthread_complete_and_exit|unreachable|__builtin_unreachable|machine_halt|emergency_restart)$/;
@@ -55,6 +58,28 @@ export function isDeclarationLike(node: Node): boolean {
   if (node.type !== 'expression_statement') return false;
   const name = calleeName(node.namedChild(0));
   return name !== undefined && DECLARATION_MACRO.test(name);
+}
+
+/**
+ * How many items at the start of a list are declarations. An all-capitals macro call that comes before
+ * a real declaration counts as one too (`CEPH_DEFINE_OID_ONSTACK(oid); int r;`): either it declares
+ * something, or the original already mixes code and declarations there; a breadcrumb before it could
+ * only add a warning, never remove one.
+ */
+export function leadingDeclarations(items: ListItem[]): number {
+  let count = 0;
+  for (let i = 0; i < items.length; i++) {
+    const node = unlabel(items[i].node);
+    if (isDeclarationLike(node)) count = i + 1;
+    else if (!isCapitalsMacroStatement(node)) break;
+  }
+  return count;
+}
+
+function isCapitalsMacroStatement(node: Node): boolean {
+  if (node.type !== 'expression_statement') return false;
+  const name = calleeName(node.namedChild(0));
+  return name !== undefined && CAPITALS_MACRO.test(name);
 }
 
 /** `;` alone. */
