@@ -64,7 +64,8 @@ export function parseLogLine(raw: string): LogLine {
   const head = clean.length > HEAD ? clean.slice(0, HEAD) : clean;
   const line: LogLine = { text: clean };
 
-  const kmsg = KMSG.exec(head);
+  const first = head.charCodeAt(0);
+  const kmsg = first >= 0x30 && first <= 0x39 ? KMSG.exec(head) : null;
   if (kmsg) {
     line.level = Number(kmsg[1]) & 7;
     line.seq = Number(kmsg[2]);
@@ -75,18 +76,18 @@ export function parseLogLine(raw: string): LogLine {
     line.bootMarker = LINUX_VERSION.test(line.text);
     return line;
   }
-  if (JOURNAL_BOOT.test(head)) {
+  if (first === 0x2d && JOURNAL_BOOT.test(head)) {
     line.bootMarker = true;
     return line;
   }
 
   let pos = 0;
   const rest = () => head.slice(pos);
-  let m = SYSLOG_PRI.exec(head);
+  let m = first === 0x3c ? SYSLOG_PRI.exec(head) : null;
   if (m) {
     line.level = Number(m[1]) & 7;
     pos += m[0].length;
-  } else if ((m = DMESG_X.exec(head)) && m[2] in LEVEL_NAMES) {
+  } else if (first >= 0x61 && first <= 0x7a && (m = DMESG_X.exec(head)) && m[2] in LEVEL_NAMES) {
     line.level = LEVEL_NAMES[m[2]];
     pos += m[0].length;
   }
@@ -108,22 +109,22 @@ export function parseLogLine(raw: string): LogLine {
   const stamp = time ?? wall;
   if (stamp) {
     pos += stamp[0].length;
-    const caller = CALLER_BRACKET.exec(rest());
+    const caller = head[pos] === '[' ? CALLER_BRACKET.exec(rest()) : null;
     if (caller) {
       line.caller = caller[1];
       pos += caller[0].length;
     }
     if (head[pos] === ' ') pos++;
-    const host = JOURNAL_HOST.exec(rest());
+    const host = head.includes(' kernel: ', pos) ? JOURNAL_HOST.exec(rest()) : null;
     if (host) pos += host[0].length;
-    const column = PROCESS_COLUMN.exec(rest());
+    const column = head[pos] === '[' || head.startsWith(' [', pos) ? PROCESS_COLUMN.exec(rest()) : null;
     if (column) {
       line.caller ??= `T${column[1]}`;
       pos += column[0].length;
     }
   }
-  line.text = clean.slice(pos);
-  line.bootMarker = LINUX_VERSION.test(line.text);
+  line.text = pos === 0 ? clean : clean.slice(pos);
+  line.bootMarker = line.text.startsWith('Linux version ') && LINUX_VERSION.test(line.text);
   return line;
 }
 

@@ -9,6 +9,9 @@ import { LOG_CRUMB } from '../breadcrumb.js';
 import { MAX_LINE, parseLogLine } from './log-line.js';
 import { threadKey } from './threads.js';
 
+/** LOG_CRUMB anchored where it is tried. */
+const CRUMB_AT = new RegExp(LOG_CRUMB.source, 'y');
+
 export interface TailScanOptions {
   /** True for tags some manifest has. */
   isOurs(tag: string): boolean;
@@ -113,10 +116,16 @@ export class TailScanner {
     }
   }
 
-  /** Index of the last breadcrumb of ours in `text`; counts the unknown tags seen on the way. */
+  /**
+   * Index of the last breadcrumb of ours in `text`; counts the unknown tags seen on the way. Walks the `#`
+   * characters (memchr-fast) and tries the breadcrumb pattern only there: most chunks have none.
+   */
   private lastCrumbIn(text: string): number | undefined {
     let at: number | undefined;
-    for (const m of text.matchAll(LOG_CRUMB)) {
+    for (let hash = text.indexOf('#', 4); hash !== -1; hash = text.indexOf('#', hash + 1)) {
+      CRUMB_AT.lastIndex = hash - 4;
+      const m = CRUMB_AT.exec(text);
+      if (!m) continue;
       if (this.options.isOurs(m[1])) at = m.index;
       else this.unknownTags.set(m[1], (this.unknownTags.get(m[1]) ?? 0) + 1);
     }

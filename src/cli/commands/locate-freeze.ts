@@ -27,13 +27,15 @@ interface LocateFlags {
 export interface ReadLimits {
   /** Files up to this size are read whole, forwards (boot numbers and line numbers are then exact). */
   wholeFileBytes: number;
-  /** Bytes read per step from the end. */
+  /** Bytes read per step from the end, at first. */
   chunkBytes: number;
+  /** Steps double up to this while the scan goes on (the answer is usually in the first ones). */
+  maxChunkBytes?: number;
   /** How far past the last breadcrumb to look for lockup reports and later boots. */
   tailBytes: number;
 }
 
-export const DEFAULT_LIMITS: ReadLimits = { wholeFileBytes: 32 << 20, chunkBytes: 64 << 10, tailBytes: 16 << 20 };
+export const DEFAULT_LIMITS: ReadLimits = { wholeFileBytes: 32 << 20, chunkBytes: 64 << 10, maxChunkBytes: 1 << 20, tailBytes: 4 << 20 };
 
 export function registerLocateFreeze(program: Command, ctx: CommandContext): void {
   program
@@ -125,8 +127,9 @@ export async function analyzeLog(
       return { analysis: analyzer.end(), fromStart: true, toEnd: true };
     }
     const scanner = new TailScanner({ isOurs: (tag) => resolver.knowsTag(tag), trail });
-    for (let end = size; end > 0; end -= limits.chunkBytes) {
-      const start = Math.max(0, end - limits.chunkBytes);
+    let step = limits.chunkBytes;
+    for (let end = size; end > 0; end -= step, step = Math.min(step * 2, limits.maxChunkBytes ?? step)) {
+      const start = Math.max(0, end - step);
       if (scanner.pushBack(readAt(fd, start, end - start), start)) break;
     }
     const scan = scanner.result();
