@@ -49,7 +49,10 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
 
   out.push('');
   if (answer.next.length === 0) {
-    out.push(`  nothing can print after #${last.crumb.id} in ${last.crumb.function}() (it returns or ends there)`);
+    out.push(
+      `Nothing in ${last.crumb.function}() prints after #${last.crumb.id} (${last.crumb.kind}): the freeze is in what runs next, ` +
+        'in its caller after it returns or in code without breadcrumbs.',
+    );
   } else {
     out.push(`Could have printed next and did not (the freeze is between #${last.crumb.id} and these):`);
     for (const next of answer.next) {

@@ -80,6 +80,21 @@ export class TailScanner {
     return this.done;
   }
 
+  /** True while a chunk without any `#` can be skipped with skipBack (no crumb can hide in it). */
+  canSkip(): boolean {
+    return !this.done && !this.found && !this.carry.includes('#');
+  }
+
+  /**
+   * Instead of pushBack, for a chunk that holds no `#` while canSkip(): only its first line piece, up to
+   * and including its first newline, is needed (the start of the line that goes on in later chunks).
+   */
+  skipBack(firstPiece: string, chunkStart: number): boolean {
+    this.carry = chunkStart === 0 ? '' : firstPiece;
+    if (chunkStart === 0) this.finish('start', 0);
+    return this.done;
+  }
+
   result(): TailScanResult {
     return {
       lastCrumbOffset: this.found?.offset,

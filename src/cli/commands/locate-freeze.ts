@@ -130,7 +130,12 @@ export async function analyzeLog(
     let step = limits.chunkBytes;
     for (let end = size; end > 0; end -= step, step = Math.min(step * 2, limits.maxChunkBytes ?? step)) {
       const start = Math.max(0, end - step);
-      if (scanner.pushBack(readAt(fd, start, end - start), start)) break;
+      const bytes = readBytes(fd, start, end - start);
+      // most of a huge log has no `#` at all: skip decoding those chunks
+      const newline = scanner.canSkip() && bytes.indexOf(0x23) === -1 ? bytes.indexOf(0x0a) : -1;
+      const done =
+        newline === -1 ? scanner.pushBack(bytes.toString('latin1'), start) : scanner.skipBack(bytes.toString('latin1', 0, newline + 1), start);
+      if (done) break;
     }
     const scan = scanner.result();
     const from = scan.lastCrumbEnd === undefined ? Math.max(0, size - limits.tailBytes) : scan.regionStart;
@@ -158,7 +163,7 @@ function logSize(path: string, log: string): number {
   return stat.size;
 }
 
-function readAt(fd: number, start: number, length: number): string {
+function readBytes(fd: number, start: number, length: number): Buffer {
   const buffer = Buffer.allocUnsafe(length);
   let got = 0;
   while (got < length) {
@@ -166,7 +171,11 @@ function readAt(fd: number, start: number, length: number): string {
     if (n === 0) break;
     got += n;
   }
-  return buffer.toString('latin1', 0, got);
+  return buffer.subarray(0, got);
+}
+
+function readAt(fd: number, start: number, length: number): string {
+  return readBytes(fd, start, length).toString('latin1');
 }
 
 function readForward(fd: number, from: number, to: number, chunkBytes: number, push: (text: string) => void): void {
