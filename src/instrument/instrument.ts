@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Tree } from 'web-tree-sitter';
 import { SOURCE_CLOSE, SOURCE_OPEN } from '../breadcrumb.js';
 import { KcrumbError } from '../errors.js';
 import type { Level, Manifest, ManifestCrumb, ManifestFunction, SkippedFunction } from '../manifest/schema.js';
 import { MANIFEST_SCHEMA, MANIFEST_VERSION } from '../manifest/schema.js';
+import { sha256 } from '../manifest/hash.js';
 import { parseC } from '../parse/c-parser.js';
 import { findFunctions } from '../parse/functions.js';
 import { columnOf, indexLines, lineOf, type LineIndex } from '../parse/lines.js';
@@ -220,8 +220,4 @@ function statementText(site: Site, original: string): string {
   if (site.atClose) return site.kind === 'exit' ? '} (end of function)' : '} (empty block)';
   const firstLine = original.slice(site.offset, site.node.endIndex).split('\n')[0].replace(/\s+/g, ' ').trim();
   return firstLine.length > 120 ? firstLine.slice(0, 117) + '...' : firstLine;
-}
-
-export function sha256(text: string): string {
-  return createHash('sha256').update(text, 'latin1').digest('hex');
 }

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { createTwoFilesPatch } from 'diff';
 import { newTag, TAG_PATTERN } from '../../breadcrumb.js';
 import { KcrumbError } from '../../errors.js';
-import { instrumentSources, type InstrumentResult } from '../../instrument/instrument.js';
+import type { InstrumentResult } from '../../instrument/instrument.js';
 import { BUILTIN_TEMPLATES, parseTemplate, type Template } from '../../instrument/template.js';
 import { serializeManifest } from '../../manifest/parse.js';
 import type { Level } from '../../manifest/schema.js';
@@ -79,6 +78,8 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
   }
   const files = readSourceFiles(cwd, expandPaths(cwd, paths));
   const tag = flags.tag ?? newTag();
+  // Loaded here, not at the top: other commands need not pay for the parser's start-up.
+  const { instrumentSources } = await import('../../instrument/instrument.js');
   const result = await instrumentSources(files, {
     level: flags.level,
     functions: flags.functions,
@@ -91,6 +92,7 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
   const manifestPath = resolve(cwd, flags.manifest ?? defaultManifestPath(cwd, tag));
 
   if (flags.dryRun) {
+    const { createTwoFilesPatch } = await import('diff');
     for (const out of result.outputs) {
       const before = files.find((f) => f.path === out.path)!.text;
       output.out(createTwoFilesPatch(`a/${out.path}`, `b/${out.path}`, before, out.text, '', '', { context: 1 }));

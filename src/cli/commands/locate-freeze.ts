@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -9,6 +8,7 @@ import { locateFreeze, type Answer } from '../../locate/locate.js';
 import { formatJson, formatLcov, formatText, type ReportPaths, type SourceWindow } from '../../locate/report.js';
 import { CrumbResolver } from '../../locate/resolve.js';
 import { TailScanner } from '../../locate/tail-scan.js';
+import { sha256 } from '../../manifest/hash.js';
 import type { Manifest } from '../../manifest/schema.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
@@ -250,7 +250,7 @@ function sourceWarnings(answer: Answer, manifests: Manifest[]): string[] {
     const absolute = resolve(manifests[m].root, file.path);
     let hash: string;
     try {
-      hash = createHash('sha256').update(readFileSync(absolute)).digest('hex');
+      hash = sha256(readFileSync(absolute, 'latin1'));
     } catch {
       warnings.push(`${absolute}: cannot read it to check it against manifest ${manifests[m].tag}; no source shown`);
       continue;

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { KcrumbError } from '../../errors.js';
-import { sha256 } from '../../instrument/instrument.js';
+import { sha256 } from '../../manifest/hash.js';
 import { hasBreadcrumbs, stripBreadcrumbs } from '../../strip/strip.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
