@@ -9,6 +9,13 @@ export interface Output {
 }
 
 export function processOutput(): Output {
+  // `kcrumb locate-freeze --annotate log | head`: a closed pipe means the reader has all it wants.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
+  }
   const color = !process.env.NO_COLOR && process.stdout.isTTY === true && process.env.TERM !== 'dumb';
   return {
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'),

@@ -31,9 +31,9 @@ export function registerInstrument(program: Command, ctx: CommandContext): void 
     .command('instrument')
     .summary('insert numbered KERN_CRIT breadcrumbs into C functions')
     .description(
-      'Insert a numbered breadcrumb before the statements of the selected functions, inline (no line of\n' +
-        'the file moves), and write a manifest that maps each number to file:line:column, function and\n' +
-        'statement. By default the functions are the device-mapper hooks of every struct target_type in\n' +
+      'Insert a numbered breadcrumb before the statements of the selected functions, inline (no line of ' +
+        'the file moves), and write a manifest that maps each number to file:line:column, function and ' +
+        'statement. By default the functions are the device-mapper hooks of every struct target_type in ' +
         `the files (${DEFAULT_HOOKS.join(', ')}) and every function they call that the files define.`,
     )
     .argument('<file...>', 'C files (or directories of them) to instrument together')

@@ -42,9 +42,9 @@ export function registerLocateFreeze(program: Command, ctx: CommandContext): voi
     .command('locate-freeze')
     .summary('from a log of a frozen kernel to the statement it stopped at')
     .description(
-      'Find the last breadcrumb of ours in a kernel log (serial or netconsole capture, pstore file,\n' +
-        'dmesg, /dev/kmsg, journalctl -k) and print where it is in the source, what could have printed\n' +
-        'next, each CPU\'s (or task\'s) trail, and whether the kernel\'s lockup reports agree. Large logs\n' +
+      'Find the last breadcrumb of ours in a kernel log (serial or netconsole capture, pstore file, ' +
+        'dmesg, /dev/kmsg, journalctl -k) and print where it is in the source, what could have printed ' +
+        'next, each CPU\'s (or task\'s) trail, and whether the kernel\'s lockup reports agree. Large logs ' +
         'are read from the end. Exit 0: found; 1: none of ours in the log; 2: bad input.',
     )
     .argument('<log>', 'the log file, or - for stdin')

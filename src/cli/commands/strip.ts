@@ -23,8 +23,8 @@ export function registerStrip(program: Command, ctx: CommandContext): void {
     .alias('revert')
     .summary('remove the breadcrumbs again, byte for byte')
     .description(
-      'Remove exactly what kcrumb instrument inserted, by its markers, and check the result against the\n' +
-        "original's hash in the manifest. Lines you edited meanwhile are kept; only breadcrumbs go.\n" +
+      'Remove exactly what kcrumb instrument inserted, by its markers, and check the result against the ' +
+        "original's hash in the manifest. Lines you edited meanwhile are kept; only breadcrumbs go. " +
         'With no file, strips every file recorded in the manifests of .kcrumb/.',
     )
     .argument('[file...]', 'C files or directories (default: the files the manifests record)')
