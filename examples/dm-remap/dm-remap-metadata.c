@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-remap metadata: the remap table, rebuilt from the remap list and checksummed on every
+ * suspend and on teardown.
+ *
+ * Known bug, kept on purpose for kcrumb's tests: remap_entry_flush() takes rc->lock, which its
+ * caller remap_sync_metadata() already holds with interrupts off. The sync only walks the list
+ * when there are remaps, so removing a device with no remap works, and removing one with a remap
+ * freezes the CPU doing it. Load the module with fixed=1 to run the corrected helper.
+ */
+#include <linux/crc32.h>
+#include <linux/lockdep.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "dm-remap.h"
+
+static bool fixed;
+module_param(fixed, bool, 0644);
+MODULE_PARM_DESC(fixed, "Do not take the remap lock twice while syncing metadata (default: the bug)");
+
+int remap_table_alloc(struct remap_c *rc)
+{
+	rc->table = kcalloc(rc->max_remaps, sizeof(*rc->table), GFP_KERNEL);
+	return rc->table ? 0 : -ENOMEM;
+}
+
+void remap_table_free(struct remap_c *rc)
+{
+	kfree(rc->table);
+	rc->table = NULL;
+}
+
+/* Writes one remap into slot @slot of the table. */
+static void remap_entry_flush(struct remap_c *rc, struct remap_entry *e, unsigned int slot)
+{
+	unsigned long flags;
+
+	if (fixed) {
+		lockdep_assert_held(&rc->lock);
+		rc->table[slot].bad = cpu_to_le64(e->bad);
+		rc->table[slot].spare = cpu_to_le64(e->spare);
+		return;
+	}
+
+	spin_lock_irqsave(&rc->lock, flags); /* kcrumb-test: hangs here */
+	rc->table[slot].bad = cpu_to_le64(e->bad);
+	rc->table[slot].spare = cpu_to_le64(e->spare);
+	spin_unlock_irqrestore(&rc->lock, flags);
+}
+
+/*
+ * Rebuilds the table from the list and checksums it. Called on presuspend, postsuspend and from
+ * the destructor, so the table is current whenever the device stops.
+ */
+void remap_sync_metadata(struct remap_c *rc, const char *why)
+{
+	struct remap_entry *e;
+	unsigned long flags;
+	unsigned int slot = 0;
+	u32 crc;
+
+	spin_lock_irqsave(&rc->lock, flags);
+	list_for_each_entry(e, &rc->remaps, list) {
+		if (e->copying)
+			continue;
+		remap_entry_flush(rc, e, slot++);
+	}
+	memset(rc->table + slot, 0, (rc->max_remaps - slot) * sizeof(*rc->table));
+	crc = crc32_le(~0, (const u8 *)rc->table, rc->max_remaps * sizeof(*rc->table));
+	rc->table_crc = crc;
+	spin_unlock_irqrestore(&rc->lock, flags);
+
+	DMINFO("%s: metadata synced on %s: %u remaps, crc %08x",
+	       dm_table_device_name(rc->ti->table), why, slot, crc);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dm-remap: remaps bad blocks of a main device to a spare device.
+ * Shared between the target (dm-remap-target.c) and its metadata code (dm-remap-metadata.c).
+ */
+#ifndef DM_REMAP_H
+#define DM_REMAP_H
+
+#include <linux/device-mapper.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+#define DM_MSG_PREFIX "remap"
+
+/* Remaps are made per 4 KiB block; no bio crosses a block (max_io_len). */
+#define REMAP_BLOCK_SECTORS	8
+/* At most this many remaps: the metadata table fits in 4 pages. */
+#define REMAP_MAX		1024
+
+struct remap_entry {
+	sector_t bad;		/* first sector of the bad block, relative to the target */
+	sector_t spare;		/* first sector of its replacement on the spare device */
+	bool copying;		/* the replacement is being set up; I/O to it waits */
+	struct list_head list;
+};
+
+/* One entry of the metadata table, as it would be written to the spare's first block. */
+struct remap_disk_entry {
+	__le64 bad;
+	__le64 spare;
+};
+
+struct remap_c {
+	struct dm_target *ti;
+	struct dm_dev *main_dev;
+	struct dm_dev *spare_dev;
+
+	spinlock_t lock;		/* protects everything below */
+	struct list_head remaps;
+	unsigned int nr_remaps;
+	unsigned int max_remaps;
+	sector_t next_spare;		/* next free block on the spare device */
+
+	struct remap_disk_entry *table;	/* max_remaps entries */
+	u32 table_crc;			/* of the table at the last sync */
+};
+
+/* dm-remap-metadata.c */
+int remap_table_alloc(struct remap_c *rc);
+void remap_table_free(struct remap_c *rc);
+void remap_sync_metadata(struct remap_c *rc, const char *why);
+
+#endif /* DM_REMAP_H */
