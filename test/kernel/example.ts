@@ -1,0 +1,54 @@
+/**
+ * examples/dm-remap as the kernel tests use it: a fresh copy per variant, an optional transform of the
+ * copy (kcrumb instrument, for instance) before it is built, and the lines its source marks as the
+ * places that hang, so a test knows the right answer without asking kcrumb.
+ */
+import { cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildModule, EXAMPLE_DIR } from './qemu.js';
+
+export interface PreparedModule {
+  /** The copy of examples/dm-remap, built: holds dm-remap.ko. */
+  dir: string;
+  ko: string;
+}
+
+/** Files a build leaves in examples/dm-remap when someone ran make there: not copied. */
+const BUILD_OUTPUT = /(\.o|\.ko|\.mod|\.mod\.c|\.cmd|Module\.symvers|modules\.order)$/;
+
+/**
+ * Copies examples/dm-remap to `<workDir>/<name>/dm-remap`, runs `transform(dir)` on the copy when given,
+ * and builds it with -Werror (build log in `<workDir>/<name>/module-build.log`).
+ */
+export async function prepareModule(workDir: string, name: string, transform?: (dir: string) => Promise<void> | void): Promise<PreparedModule> {
+  const base = join(workDir, name);
+  const dir = join(base, 'dm-remap');
+  mkdirSync(base, { recursive: true });
+  cpSync(EXAMPLE_DIR, dir, { recursive: true, filter: (path) => !BUILD_OUTPUT.test(path) });
+  if (transform) await transform(dir);
+  const ko = await buildModule(dir, base);
+  return { dir, ko };
+}
+
+export interface Marker {
+  file: string;
+  /** 1-based. */
+  line: number;
+  text: string;
+}
+
+/**
+ * Lines of the example's .c files carrying `/* kcrumb-test: <what> *\/`, e.g. what = 'hangs here'
+ * (the teardown double lock) or 'map hangs here' (the map-hang scenario).
+ */
+export function findMarkers(dir: string, what: string): Marker[] {
+  const markers: Marker[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.c')).sort()) {
+    readFileSync(join(dir, file), 'utf8')
+      .split('\n')
+      .forEach((text, i) => {
+        if (text.includes(`/* kcrumb-test: ${what} */`)) markers.push({ file, line: i + 1, text: text.trim() });
+      });
+  }
+  return markers;
+}
