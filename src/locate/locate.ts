@@ -3,6 +3,7 @@
  * could have printed next, whether the kernel's own hang reports agree, and what to be wary of.
  */
 import type { ManifestCrumb } from '../manifest/schema.js';
+import { successorsOf } from '../manifest/successors.js';
 import type { Boot, LogAnalysis } from './analyze.js';
 import { topInstrumentedFrame, type Frame, type LockupReport } from './lockup.js';
 import type { CrumbResolver } from './resolve.js';
@@ -79,10 +80,11 @@ export function locateFreeze(input: LocateInput): Answer {
   const answerThread = threads.find((thread) => thread.key === last.thread)!;
   const ordered = [answerThread, ...threads.filter((thread) => thread !== answerThread)];
   const manifest = resolver.manifests[last.manifest];
-  const next = last.crumb.next
-    .map((id) => manifest.crumbs[id - 1])
-    .filter((crumb): crumb is ManifestCrumb => crumb !== undefined)
-    .map((crumb) => ({ manifest: last.manifest, crumb, printed: boot.printed[last.manifest][crumb.id - 1] }));
+  const next = successorsOf(manifest, last.crumb).map((crumb) => ({
+    manifest: last.manifest,
+    crumb,
+    printed: boot.printed[last.manifest][crumb.id - 1],
+  }));
   if (analysis.lastUnknownOffset !== undefined && analysis.lastUnknownOffset > last.offset) {
     warnings.push(
       'breadcrumbs of an unknown tag printed after this answer: the freeze may be in code instrumented by another run (pass its manifest with --manifest)',

@@ -54,8 +54,13 @@ export interface ManifestCrumb {
   kind: CrumbKind;
   /** The statement's source text, first line, whitespace folded. */
   statement: string;
-  /** Breadcrumbs that can print next without another breadcrumb in between (static over-approximation). */
+  /**
+   * Breadcrumbs of the same function that can print next without another breadcrumb in between (a
+   * static over-approximation: the following statement, each branch arm, the loop head, a goto's label).
+   */
   next: number[];
+  /** Instrumented functions the statement calls first: their entry breadcrumbs can print next too. */
+  calls?: string[];
 }
 
 export interface SkippedFunction {

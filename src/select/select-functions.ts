@@ -1,14 +1,13 @@
 import { KcrumbError } from '../errors.js';
-import type { FunctionDef } from '../parse/functions.js';
 import { DEFAULT_HOOKS, type HookBinding } from './target-hooks.js';
 
 /** What selection needs to know about one parsed file. */
 export interface SelectableFile {
   path: string;
-  functions: FunctionDef[];
+  functions: { name: string }[];
   hooks: HookBinding[];
-  /** Names a function calls, by function index (computed on demand: only hook selection needs it). */
-  callsOf(functionIndex: number): string[];
+  /** Names each function calls, by function index: needed only to select from hooks. */
+  calls?: string[][];
 }
 
 export interface SelectedFunction {
@@ -19,7 +18,7 @@ export interface SelectedFunction {
 }
 
 export interface SelectOptions {
-  /** Names and globs; when given, replaces the default selection. */
+  /** Names and globs; when given, replaces the default selection (see instrument/instrument.ts). */
   functions?: string[];
   /** target_type fields to start from (default DEFAULT_HOOKS). */
   hooks?: string[];
@@ -32,27 +31,9 @@ export interface Selection {
   warnings: string[];
 }
 
+/** The default selection: every hook of every target_type, and what they call, transitively. */
 export function selectFunctions(files: SelectableFile[], options: SelectOptions): Selection {
-  return options.functions ? selectByName(files, options.functions) : selectFromHooks(files, options);
-}
-
-function selectByName(files: SelectableFile[], patterns: string[]): Selection {
-  const selected: SelectedFunction[] = [];
-  const warnings: string[] = [];
-  const matchers = patterns.map((pattern) => ({ pattern, regex: globToRegExp(pattern), used: false }));
-  files.forEach((file, fileIndex) =>
-    file.functions.forEach((fn, functionIndex) => {
-      const matcher = matchers.find((m) => m.regex.test(fn.name));
-      if (!matcher) return;
-      matcher.used = true;
-      selected.push({ file: fileIndex, function: functionIndex, reason: `--functions ${matcher.pattern}` });
-    }),
-  );
-  for (const m of matchers) if (!m.used) warnings.push(`--functions ${m.pattern} matches no function defined in the given files`);
-  if (selected.length === 0) {
-    throw new KcrumbError('no-selection', `--functions ${patterns.join(',')} matches no function in ${files.map((f) => f.path).join(', ')}`);
-  }
-  return { selected, warnings };
+  return selectFromHooks(files, options);
 }
 
 function selectFromHooks(files: SelectableFile[], options: SelectOptions): Selection {
@@ -95,7 +76,7 @@ function selectFromHooks(files: SelectableFile[], options: SelectOptions): Selec
   for (let i = 0; i < queue.length; i++) {
     const { at, depth } = queue[i];
     if (depth >= depthLimit) continue;
-    for (const callee of new Set(files[at.file].callsOf(at.function))) {
+    for (const callee of new Set(files[at.file].calls?.[at.function] ?? [])) {
       visit(at.file, callee, `${at.reason} -> ${callee}`, depth + 1);
     }
   }
@@ -132,4 +113,3 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
-export { indexByName };

@@ -1,0 +1,66 @@
+import type { Tree } from 'web-tree-sitter';
+import { SOURCE_CLOSE, SOURCE_OPEN } from '../breadcrumb.js';
+import { KcrumbError } from '../errors.js';
+import { parseC } from '../parse/c-parser.js';
+import { findFunctions, type FunctionDef } from '../parse/functions.js';
+import { indexLines, type LineIndex } from '../parse/lines.js';
+import { maskKernelSyntax } from '../parse/mask.js';
+import type { SelectableFile } from '../select/select-functions.js';
+import { findTargetHooks, type HookBinding } from '../select/target-hooks.js';
+
+export interface SourceFile {
+  /** Path as it should appear in the manifest and in messages. */
+  path: string;
+  /** The file's bytes decoded as latin1, so every byte round-trips unchanged. */
+  text: string;
+}
+
+/** A file with its tree; valid only inside withParsedFile's callback. */
+export interface ParsedFile {
+  path: string;
+  text: string;
+  tree: Tree;
+  lines: LineIndex;
+  functions: FunctionDef[];
+  hooks: HookBinding[];
+}
+
+/** What selection needs to know of a file, small enough to pass between threads. */
+export interface FileAnalysis extends SelectableFile {
+  functions: { name: string; line: number }[];
+}
+
+/** Refuses a file that still holds breadcrumbs: instrumenting twice would nest markers. */
+export function assertNotInstrumented(file: SourceFile): void {
+  if (file.text.includes(SOURCE_OPEN) || file.text.includes(SOURCE_CLOSE)) {
+    throw new KcrumbError('already-instrumented', `${file.path}: already holds kcrumb breadcrumbs`, `run: kcrumb strip ${file.path}`);
+  }
+}
+
+/** Masks and parses the file, runs `use` on it, and frees the tree (web-tree-sitter trees live in wasm memory). */
+export async function withParsedFile<T>(file: SourceFile, use: (parsed: ParsedFile) => T): Promise<T> {
+  const tree = await parseC(maskKernelSyntax(file.text).masked);
+  try {
+    const lines = indexLines(file.text);
+    const functions = findFunctions(tree, file.text, lines);
+    return use({ path: file.path, text: file.text, tree, lines, functions, hooks: findTargetHooks(tree, file.text) });
+  } finally {
+    tree.delete();
+  }
+}
+
+/** The functions, target_type hooks and call graph of a parsed file. */
+export function analyzeParsed(parsed: ParsedFile): FileAnalysis {
+  const calls = parsed.functions.map((fn) =>
+    fn.body.descendantsOfType('call_expression').flatMap((call) => {
+      const callee = call?.childForFieldName('function');
+      return callee?.type === 'identifier' ? [callee.text] : [];
+    }),
+  );
+  return {
+    path: parsed.path,
+    functions: parsed.functions.map((fn) => ({ name: fn.name, line: fn.line })),
+    hooks: parsed.hooks,
+    calls,
+  };
+}

@@ -1,0 +1,85 @@
+import type { CrumbKind, Level } from '../manifest/schema.js';
+import { columnOf, lineOf } from '../parse/lines.js';
+import type { ParsedFile } from './analyze.js';
+import { computeNext } from './next-edges.js';
+import { planFunction, type Edit, type Site } from './plan.js';
+
+/** A function chosen for instrumenting, by its index in the file's function list. */
+export interface FileChoice {
+  function: number;
+  reason: string;
+}
+
+/** One breadcrumb of a file, with nothing that ties it to the tree (it crosses threads). */
+export interface SiteRecord {
+  line: number;
+  column: number;
+  kind: CrumbKind;
+  statement: string;
+  /** Names the statement calls before any statement nested in it. */
+  calls: string[];
+  /** Sites of the same file that can print next (indices into FilePlan.sites). */
+  next: number[];
+}
+
+export interface PlannedFunctionRecord {
+  name: string;
+  line: number;
+  endLine: number;
+  reason: string;
+  /** Index of its first site in FilePlan.sites, and how many it has. */
+  firstSite: number;
+  siteCount: number;
+}
+
+export interface FilePlan {
+  path: string;
+  functions: PlannedFunctionRecord[];
+  skipped: { name: string; line: number; reason: string }[];
+  /** In source order: their position is their number within the file. */
+  sites: SiteRecord[];
+  /** Insertions in order; `site` indexes `sites`. */
+  edits: Edit[];
+}
+
+/** Plans every chosen function of one file, in source order, so numbers rise down the file. */
+export function planFile(parsed: ParsedFile, choices: FileChoice[], level: Level): FilePlan {
+  const plan: FilePlan = { path: parsed.path, functions: [], skipped: [], sites: [], edits: [] };
+  const ordered = [...choices].sort((a, b) => parsed.functions[a.function].node.startIndex - parsed.functions[b.function].node.startIndex);
+  for (const choice of ordered) {
+    const fn = parsed.functions[choice.function];
+    const refusal = fn.forbidden ?? fn.unsafe;
+    if (refusal) {
+      plan.skipped.push({ name: fn.name, line: fn.line, reason: refusal });
+      continue;
+    }
+    const { sites, edits, misparsedAt } = planFunction(fn.body, level, parsed.text);
+    if (misparsedAt !== undefined) {
+      const reason = `misparsed at line ${lineOf(parsed.lines, misparsedAt)} (an iterator macro kcrumb does not know?)`;
+      plan.skipped.push({ name: fn.name, line: fn.line, reason });
+      continue;
+    }
+    const firstSite = plan.sites.length;
+    const next = computeNext(sites, fn.body);
+    sites.forEach((site, i) => {
+      plan.sites.push({
+        line: lineOf(parsed.lines, site.offset),
+        column: columnOf(parsed.text, parsed.lines, site.offset),
+        kind: site.kind,
+        statement: statementText(site, parsed.text),
+        calls: site.calls,
+        next: next[i].map((j) => firstSite + j),
+      });
+    });
+    for (const edit of edits) plan.edits.push(edit.type === 'crumb' ? { ...edit, site: firstSite + edit.site } : edit);
+    plan.functions.push({ name: fn.name, line: fn.line, endLine: fn.endLine, reason: choice.reason, firstSite, siteCount: sites.length });
+  }
+  return plan;
+}
+
+/** The statement's first line from the original text (the tree's own text is the masked one). */
+function statementText(site: Site, original: string): string {
+  if (site.atClose) return site.kind === 'exit' ? '} (end of function)' : '} (empty block)';
+  const firstLine = original.slice(site.offset, site.node.endIndex).split('\n')[0].replace(/\s+/g, ' ').trim();
+  return firstLine.length > 120 ? firstLine.slice(0, 117) + '...' : firstLine;
+}

@@ -1,0 +1,62 @@
+import type { FilePlan } from '../instrument/plan-file.js';
+import { sha256 } from './hash.js';
+import { MANIFEST_SCHEMA, MANIFEST_VERSION, type Level, type Manifest } from './schema.js';
+
+export interface ManifestHeader {
+  tool: string;
+  tag: string;
+  createdAt: string;
+  level: Level;
+  template: string;
+  root: string;
+}
+
+/**
+ * Builds a manifest file by file, in the order breadcrumbs were numbered. `isInstrumented` says which
+ * called names are instrumented functions (only those are kept as `calls`).
+ */
+export class ManifestBuilder {
+  private readonly manifest: Manifest;
+
+  constructor(header: ManifestHeader, private readonly isInstrumented: (name: string) => boolean) {
+    this.manifest = { schema: MANIFEST_SCHEMA, version: MANIFEST_VERSION, ...header, files: [], functions: [], skipped: [], crumbs: [] };
+  }
+
+  /** The id the next file's first breadcrumb gets. */
+  get nextId(): number {
+    return this.manifest.crumbs.length + 1;
+  }
+
+  /** Adds a planned file whose breadcrumbs were numbered from `firstId` (which must be nextId). */
+  addFile(plan: FilePlan, original: string, instrumented: string, firstId: number): void {
+    if (firstId !== this.nextId) throw new Error(`${plan.path}: numbered from ${firstId}, expected ${this.nextId}`);
+    const file = this.manifest.files.length;
+    this.manifest.files.push({ path: plan.path, originalSha256: sha256(original), instrumentedSha256: sha256(instrumented) });
+    for (const fn of plan.functions) {
+      const range: [number, number] | undefined = fn.siteCount > 0 ? [firstId + fn.firstSite, firstId + fn.firstSite + fn.siteCount - 1] : undefined;
+      this.manifest.functions.push({ name: fn.name, file, line: fn.line, endLine: fn.endLine, reason: fn.reason, ...(range ? { crumbs: range } : {}) });
+    }
+    for (const skip of plan.skipped) this.manifest.skipped.push({ ...skip, file });
+    for (const fn of plan.functions) {
+      for (let i = fn.firstSite; i < fn.firstSite + fn.siteCount; i++) {
+        const site = plan.sites[i];
+        const calls = [...new Set(site.calls.filter(this.isInstrumented))];
+        this.manifest.crumbs.push({
+          id: firstId + i,
+          file,
+          line: site.line,
+          column: site.column,
+          function: fn.name,
+          kind: site.kind,
+          statement: site.statement,
+          next: site.next.map((j) => firstId + j),
+          ...(calls.length > 0 ? { calls } : {}),
+        });
+      }
+    }
+  }
+
+  finish(): Manifest {
+    return this.manifest;
+  }
+}
