@@ -3,6 +3,8 @@
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /** Writes to stderr as is (no newline): a progress line redrawn with \r. */
+  status(text: string): void;
   color: boolean;
   /** True when stderr is a terminal, so a progress line may be redrawn. */
   interactive: boolean;
@@ -20,6 +22,7 @@ export function processOutput(): Output {
   return {
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
     err: (text) => process.stderr.write(text.endsWith('\n') ? text : text + '\n'),
+    status: (text) => process.stderr.write(text),
     color,
     interactive: process.stderr.isTTY === true,
   };

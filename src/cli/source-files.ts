@@ -44,19 +44,21 @@ function walk(dir: string, extensions: RegExp): string[] {
  * Every check runs before anything is written: one bad file stops the whole run.
  */
 export function readSourceFiles(cwd: string, paths: string[]): SourceFile[] {
-  return paths.map((path) => {
-    if (!C_FILE.test(path)) throw new KcrumbError('input', `${path}: not a C source file (expected .c or .h)`);
-    let text: string;
-    try {
-      text = readFileSync(resolve(cwd, path), 'latin1');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : `cannot read (${code})`;
-      throw new KcrumbError('input', `${path}: ${why}`);
-    }
-    if (looksBinary(text)) throw new KcrumbError('input', `${path}: binary file, not C source`);
-    return { path: displayPath(cwd, path), text };
-  });
+  return paths.map((path) => readSourceFile(cwd, path));
+}
+
+export function readSourceFile(cwd: string, path: string): SourceFile {
+  if (!C_FILE.test(path)) throw new KcrumbError('input', `${path}: not a C source file (expected .c or .h)`);
+  let text: string;
+  try {
+    text = readFileSync(resolve(cwd, path), 'latin1');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : `cannot read (${code})`;
+    throw new KcrumbError('input', `${path}: ${why}`);
+  }
+  if (looksBinary(text)) throw new KcrumbError('input', `${path}: binary file, not C source`);
+  return { path: displayPath(cwd, path), text };
 }
 
 /** NUL bytes, or many control characters that C source never holds. */
@@ -77,37 +79,61 @@ export interface PendingWrite {
   encoding: BufferEncoding;
 }
 
+export interface StagedFile {
+  temp: string;
+  target: string;
+}
+
 /**
- * Writes every file atomically: all contents go to temporary files beside their targets first (fsync'd),
- * then each is renamed over its target. A failure before the renames leaves every target untouched.
+ * Writes `text` to a temporary file beside `path` (same mode as the target, fsync'd) and returns the
+ * temporary file's path; commitStaged renames it over the target.
+ */
+export function stageFile(cwd: string, path: string, text: string, encoding: BufferEncoding = 'latin1'): string {
+  const target = resolve(cwd, path);
+  const temp = `${target}.kcrumb-${randomBytes(4).toString('hex')}.tmp`;
+  mkdirSync(dirname(target), { recursive: true });
+  let mode = 0o644;
+  try {
+    mode = statSync(target).mode & 0o7777;
+  } catch {
+    // a new file (the manifest)
+  }
+  const fd = openSync(temp, 'wx', mode);
+  try {
+    writeSync(fd, Buffer.from(text, encoding));
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    tryUnlink(temp);
+    throw error;
+  }
+  closeSync(fd);
+  return temp;
+}
+
+export function commitStaged(staged: StagedFile[]): void {
+  for (const { temp, target } of staged) renameSync(temp, target);
+}
+
+export function discardStaged(staged: StagedFile[]): void {
+  for (const { temp } of staged) tryUnlink(temp);
+}
+
+/**
+ * Writes every file atomically: all contents go to temporary files beside their targets first, then each
+ * is renamed over its target. A failure before the renames leaves every target untouched.
  */
 export function writeFilesAtomically(cwd: string, writes: PendingWrite[]): void {
-  const staged: { temp: string; target: string }[] = [];
+  const staged: StagedFile[] = [];
   try {
     for (const write of writes) {
-      const target = resolve(cwd, write.path);
-      const temp = `${target}.kcrumb-${randomBytes(4).toString('hex')}.tmp`;
-      mkdirSync(dirname(target), { recursive: true });
-      let mode: number | undefined;
-      try {
-        mode = statSync(target).mode & 0o7777;
-      } catch {
-        mode = undefined;
-      }
-      const fd = openSync(temp, 'wx', mode ?? 0o644);
-      staged.push({ temp, target });
-      try {
-        writeSync(fd, Buffer.from(write.text, write.encoding));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      staged.push({ temp: stageFile(cwd, write.path, write.text, write.encoding), target: resolve(cwd, write.path) });
     }
   } catch (error) {
-    for (const { temp } of staged) tryUnlink(temp);
+    discardStaged(staged);
     throw new KcrumbError('input', `cannot write: ${(error as Error).message}`);
   }
-  for (const { temp, target } of staged) renameSync(temp, target);
+  commitStaged(staged);
 }
 
 function tryUnlink(path: string): void {

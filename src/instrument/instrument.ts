@@ -1,4 +1,5 @@
 import { ManifestBuilder } from '../manifest/build.js';
+import { sha256 } from '../manifest/hash.js';
 import { KcrumbError } from '../errors.js';
 import type { Level, Manifest } from '../manifest/schema.js';
 import { globToRegExp, selectFunctions, type SelectOptions, type SelectedFunction } from '../select/select-functions.js';
@@ -65,7 +66,7 @@ export function addPlannedFile(result: InstrumentResult, builder: ManifestBuilde
   if (plan.sites.length === 0 && plan.functions.length === 0) return;
   const firstId = builder.nextId;
   const text = renderFile(file.text, plan, options.template, options.tag, firstId);
-  builder.addFile(plan, file.text, text, firstId);
+  builder.addFile(plan, { originalSha256: sha256(file.text), instrumentedSha256: sha256(text) }, firstId);
   result.outputs.push({ path: plan.path, text });
 }
 

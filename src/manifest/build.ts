@@ -1,6 +1,10 @@
 import type { FilePlan } from '../instrument/plan-file.js';
-import { sha256 } from './hash.js';
 import { MANIFEST_SCHEMA, MANIFEST_VERSION, type Level, type Manifest } from './schema.js';
+
+export interface FileHashes {
+  originalSha256: string;
+  instrumentedSha256: string;
+}
 
 export interface ManifestHeader {
   tool: string;
@@ -28,10 +32,10 @@ export class ManifestBuilder {
   }
 
   /** Adds a planned file whose breadcrumbs were numbered from `firstId` (which must be nextId). */
-  addFile(plan: FilePlan, original: string, instrumented: string, firstId: number): void {
+  addFile(plan: Omit<FilePlan, 'edits'>, hashes: FileHashes, firstId: number): void {
     if (firstId !== this.nextId) throw new Error(`${plan.path}: numbered from ${firstId}, expected ${this.nextId}`);
     const file = this.manifest.files.length;
-    this.manifest.files.push({ path: plan.path, originalSha256: sha256(original), instrumentedSha256: sha256(instrumented) });
+    this.manifest.files.push({ path: plan.path, originalSha256: hashes.originalSha256, instrumentedSha256: hashes.instrumentedSha256 });
     for (const fn of plan.functions) {
       const range: [number, number] | undefined = fn.siteCount > 0 ? [firstId + fn.firstSite, firstId + fn.firstSite + fn.siteCount - 1] : undefined;
       this.manifest.functions.push({ name: fn.name, file, line: fn.line, endLine: fn.endLine, reason: fn.reason, ...(range ? { crumbs: range } : {}) });

@@ -20,7 +20,7 @@ interface Run {
 function capture() {
   const out: string[] = [];
   const err: string[] = [];
-  return { output: { out: (s: string) => out.push(s), err: (s: string) => err.push(s), color: false, interactive: false }, out, err };
+  return { output: { out: (s: string) => out.push(s), err: (s: string) => err.push(s), status: () => {}, color: false, interactive: false }, out, err };
 }
 
 async function kcrumb(cwd: string, ...args: string[]): Promise<Run> {

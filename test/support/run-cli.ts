@@ -14,6 +14,7 @@ export async function runCli(args: string[], cwd: string): Promise<CliRun> {
   const output: Output = {
     out: (text) => (stdout += text.endsWith('\n') ? text : text + '\n'),
     err: (text) => (stderr += text.endsWith('\n') ? text : text + '\n'),
+    status: () => {},
     color: false,
     interactive: false,
   };

@@ -12,7 +12,10 @@ import { PACKAGE_ROOT } from '../../version.js';
 import type { CommandContext } from '../context.js';
 import { defaultManifestPath } from '../manifest-store.js';
 import { paint, type Output } from '../output.js';
-import { displayPath, expandPaths, readSourceFiles, writeFilesAtomically } from '../source-files.js';
+import { commitStaged, discardStaged, displayPath, expandPaths, readSourceFile, readSourceFiles, stageFile, writeFilesAtomically } from '../source-files.js';
+
+/** Below this many files, worker threads cost more than they save. */
+const POOL_THRESHOLD = 8;
 
 interface InstrumentFlags {
   level: Level;
@@ -76,36 +79,72 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
   if (flags.tag !== undefined && !TAG_PATTERN.test(flags.tag)) {
     throw new KcrumbError('usage', `--tag ${flags.tag}: a tag is k and three of [0-9a-z], like kq7x`);
   }
-  const files = readSourceFiles(cwd, expandPaths(cwd, paths));
-  const tag = flags.tag ?? newTag();
-  // Loaded here, not at the top: other commands need not pay for the parser's start-up.
-  const { instrumentSources } = await import('../../instrument/instrument.js');
-  const result = await instrumentSources(files, {
+  const files = expandPaths(cwd, paths);
+  const options = {
     level: flags.level,
     functions: flags.functions,
     hooks: flags.hooks,
     depth: flags.depth,
     template: loadTemplate(cwd, flags.template),
-    tag,
+    tag: flags.tag ?? newTag(),
     root: cwd,
-  });
-  const manifestPath = resolve(cwd, flags.manifest ?? defaultManifestPath(cwd, tag));
+  };
+  const manifestPath = resolve(cwd, flags.manifest ?? defaultManifestPath(cwd, options.tag));
+  const manifestWrite = (result: InstrumentResult) => ({ path: manifestPath, text: serializeManifest(result.manifest), encoding: 'utf8' as const });
+  let result: InstrumentResult;
+
+  if (files.length >= POOL_THRESHOLD) {
+    // Many files: worker threads on every core; they stage files, renamed here once all succeeded.
+    const { instrumentWithPool } = await import('../instrument-runner.js');
+    const progress = progressLine(output, 'instrumented');
+    const pooled = await instrumentWithPool(files, { ...options, cwd, dryRun: Boolean(flags.dryRun), onProgress: progress.update }).finally(progress.done);
+    result = pooled.result;
+    if (!flags.dryRun) {
+      try {
+        pooled.staged.push({ temp: stageFile(cwd, manifestPath, manifestWrite(result).text, 'utf8'), target: manifestPath });
+      } catch (error) {
+        discardStaged(pooled.staged);
+        throw new KcrumbError('input', `cannot write ${displayPath(cwd, manifestPath)}: ${(error as Error).message}`);
+      }
+      commitStaged(pooled.staged);
+    }
+  } else {
+    // Loaded here, not at the top: other commands need not pay for the parser's start-up.
+    const { instrumentSources } = await import('../../instrument/instrument.js');
+    result = await instrumentSources(readSourceFiles(cwd, files), options);
+    if (!flags.dryRun) {
+      writeFilesAtomically(cwd, [...result.outputs.map((o) => ({ path: o.path, text: o.text, encoding: 'latin1' as const })), manifestWrite(result)]);
+    }
+  }
 
   if (flags.dryRun) {
     const { createTwoFilesPatch } = await import('diff');
     for (const out of result.outputs) {
-      const before = files.find((f) => f.path === out.path)!.text;
+      const before = readSourceFile(cwd, out.path).text;
       output.out(createTwoFilesPatch(`a/${out.path}`, `b/${out.path}`, before, out.text, '', '', { context: 1 }));
     }
-  } else {
-    writeFilesAtomically(cwd, [
-      ...result.outputs.map((o) => ({ path: o.path, text: o.text, encoding: 'latin1' as const })),
-      { path: manifestPath, text: serializeManifest(result.manifest), encoding: 'utf8' as const },
-    ]);
   }
   if (flags.json) output.out(JSON.stringify(summary(result, flags.dryRun ? null : displayPath(cwd, manifestPath)), null, 2));
   else report(result, flags, displayPath(cwd, manifestPath), output);
   return 0;
+}
+
+/** A progress line on stderr, redrawn at most ten times a second, only on a terminal. */
+function progressLine(output: Output, verb: string) {
+  let last = 0;
+  let shown = false;
+  return {
+    update: (done: number, total: number) => {
+      const now = Date.now();
+      if (!output.interactive || (now - last < 100 && done < total)) return;
+      last = now;
+      shown = true;
+      output.status(`\r\x1b[Kkcrumb: ${verb} ${done}/${total} files`);
+    },
+    done: () => {
+      if (shown) output.status('\r\x1b[K');
+    },
+  };
 }
 
 function report(result: InstrumentResult, flags: InstrumentFlags, manifestPath: string, output: Output): void {
@@ -124,7 +163,7 @@ function report(result: InstrumentResult, flags: InstrumentFlags, manifestPath: 
   for (const w of result.warnings) say(`kcrumb: ${paint(output, 'yellow', 'warning')}: ${w}`);
   const range = total > 0 ? `#1-#${total}` : 'none';
   const where = flags.dryRun ? 'dry run, nothing written' : `manifest ${manifestPath}`;
-  say(`kcrumb: ${total} breadcrumbs (${range}, tag ${result.manifest.tag}) in ${result.outputs.length} file(s); ${where}`);
+  say(`kcrumb: ${total} breadcrumbs (${range}, tag ${result.manifest.tag}) in ${result.manifest.files.length} file(s); ${where}`);
   if (!flags.dryRun && total > 0) {
     say('kcrumb: next: build and load it, capture the console (serial, netconsole or pstore), then: kcrumb locate-freeze LOG');
   }
@@ -136,9 +175,9 @@ function summary(result: InstrumentResult, manifestPath: string | null) {
     level: result.manifest.level,
     manifest: manifestPath,
     crumbs: result.manifest.crumbs.length,
-    files: result.outputs.map((o) => ({
-      path: o.path,
-      crumbs: result.manifest.crumbs.filter((c) => result.manifest.files[c.file].path === o.path).length,
+    files: result.manifest.files.map((f, index) => ({
+      path: f.path,
+      crumbs: result.manifest.crumbs.filter((c) => c.file === index).length,
     })),
     selected: result.selected,
     skipped: result.skipped.map(({ name, path, line, reason }) => ({ name, path, line, reason })),

@@ -1,0 +1,84 @@
+/**
+ * A worker thread of `kcrumb instrument` for many files. It reads, checks and parses its files, plans
+ * them, and once the main thread has numbered a file, renders it and stages it beside its target (the
+ * main thread renames every staged file at the end, so a failure leaves every file as it was).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { KcrumbError } from '../errors.js';
+import { analyzeParsed, assertNotInstrumented, withParsedFile, type SourceFile } from '../instrument/analyze.js';
+import { choicesByName } from '../instrument/instrument.js';
+import { planFile, type FileChoice, type FilePlan } from '../instrument/plan-file.js';
+import { renderFile } from '../instrument/render.js';
+import type { Template } from '../instrument/template.js';
+import type { Level } from '../manifest/schema.js';
+import { sha256 } from '../manifest/hash.js';
+import { readSourceFile, stageFile } from './source-files.js';
+
+export interface WorkerSetup {
+  cwd: string;
+  level: Level;
+  template: Template;
+  tag: string;
+  /** --functions patterns, or undefined when the main thread chooses from hooks. */
+  functions?: string[];
+}
+
+export type WorkerRequest =
+  | { type: 'analyze'; index: number; path: string }
+  | { type: 'check'; index: number; path: string }
+  | { type: 'plan'; index: number; path: string; choices?: FileChoice[] }
+  | { type: 'render'; index: number; firstId: number; dryRun: boolean };
+
+export type WorkerReply =
+  | { type: 'analyzed'; index: number; analysis: ReturnType<typeof analyzeParsed> }
+  | { type: 'checked'; index: number }
+  | { type: 'planned'; index: number; sites: number; plan: Omit<FilePlan, 'edits'> }
+  | { type: 'rendered'; index: number; staged?: string; text?: string; originalSha256: string; instrumentedSha256: string }
+  | { type: 'failed'; index: number; error: { code?: KcrumbError['code']; message: string; hint?: string; stack?: string } };
+
+const setup = workerData as WorkerSetup;
+const byName = setup.functions ? choicesByName(setup.functions, []) : undefined;
+/** Files planned and waiting for their first breadcrumb number. */
+const pending = new Map<number, { file: SourceFile; plan: FilePlan }>();
+
+async function handle(request: WorkerRequest): Promise<WorkerReply> {
+  switch (request.type) {
+    case 'check': {
+      assertNotInstrumented(readSourceFile(setup.cwd, request.path));
+      return { type: 'checked', index: request.index };
+    }
+    case 'analyze': {
+      const file = readSourceFile(setup.cwd, request.path);
+      assertNotInstrumented(file);
+      return { type: 'analyzed', index: request.index, analysis: await withParsedFile(file, analyzeParsed) };
+    }
+    case 'plan': {
+      const file = readSourceFile(setup.cwd, request.path);
+      const plan = await withParsedFile(file, (parsed) =>
+        planFile(parsed, request.choices ?? byName!.choicesFor(request.index, parsed.functions), setup.level),
+      );
+      pending.set(request.index, { file, plan });
+      const { edits: _edits, ...record } = plan;
+      return { type: 'planned', index: request.index, sites: plan.sites.length, plan: record };
+    }
+    case 'render': {
+      const { file, plan } = pending.get(request.index)!;
+      pending.delete(request.index);
+      if (plan.edits.length === 0) return { type: 'rendered', index: request.index, originalSha256: '', instrumentedSha256: '' };
+      const text = renderFile(file.text, plan, setup.template, setup.tag, request.firstId);
+      const hashes = { originalSha256: sha256(file.text), instrumentedSha256: sha256(text) };
+      if (request.dryRun) return { type: 'rendered', index: request.index, text, ...hashes };
+      return { type: 'rendered', index: request.index, staged: stageFile(setup.cwd, file.path, text), ...hashes };
+    }
+  }
+}
+
+parentPort!.on('message', (request: WorkerRequest) => {
+  handle(request).then(
+    (reply) => parentPort!.postMessage(reply),
+    (error: Error) => {
+      const known = error instanceof KcrumbError ? { code: error.code, hint: error.hint } : { stack: error.stack };
+      parentPort!.postMessage({ type: 'failed', index: request.index, error: { message: error.message, ...known } } satisfies WorkerReply);
+    },
+  );
+});

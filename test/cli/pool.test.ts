@@ -1,0 +1,33 @@
+/**
+ * Many files go through worker threads (cli/instrument-runner.ts). The result must be exactly what the
+ * single-thread core gives for the same files in the same order: same texts, same manifest.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { instrumentForTest, REPO } from '../support/instrument-text.js';
+import { runCli } from '../support/run-cli.js';
+
+const FIXTURES = join(REPO, 'test', 'fixtures', 'instrument');
+
+it('instrumenting a folder on worker threads matches the single-thread result', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'kcrumb-pool-'));
+  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const names = readdirSync(FIXTURES).filter((n) => !n.startsWith('.')).sort();
+  for (const name of names) copyFileSync(join(FIXTURES, name, 'input.c'), join(cwd, `${name}.c`));
+  assert.ok(names.length >= 8, 'enough files for the pool');
+  const originals = names.map((name) => ({ path: `${name}.c`, text: readFileSync(join(cwd, `${name}.c`), 'latin1') }));
+
+  const run = await runCli(['instrument', '--functions', '*', '--tag', 'kfix', '--json', '.'], cwd);
+  assert.equal(run.code, 0, run.stderr);
+  const expected = await instrumentForTest(originals, { level: 'every-line', functions: ['*'] });
+  const manifest = JSON.parse(readFileSync(join(cwd, '.kcrumb', 'kfix.json'), 'utf8'));
+  assert.deepEqual({ ...manifest, createdAt: 0, root: 0 }, { ...expected.manifest, createdAt: 0, root: 0 });
+  for (const output of expected.outputs) assert.equal(readFileSync(join(cwd, output.path), 'latin1'), output.text, output.path);
+
+  const strip = await runCli(['strip'], cwd);
+  assert.equal(strip.code, 0, strip.stderr);
+  for (const original of originals) assert.equal(readFileSync(join(cwd, original.path), 'latin1'), original.text, original.path);
+});
