@@ -150,7 +150,7 @@ export class LogAnalyzer {
   }
 
   /**
-   * A boot starts at `Linux version` or when the clock goes back by more than a second. A marker right
+   * A boot starts at `Linux version` or when the clock goes back to its first second. A marker right
    * after a clock reset (or after pre-kernel noise such as BIOS output) belongs to the boot already begun.
    */
   private bootVerdict(line: LogLine): 'new' | 'same' | 'reanchor' {
@@ -166,7 +166,9 @@ export class LogAnalyzer {
       boot.marker = true;
       return 'same';
     }
-    const reset = line.time !== undefined && boot.lastTime !== undefined && line.time + 1 < boot.lastTime;
+    // A reboot restarts the clock at 0. A clock that only steps back (a frozen CPU's NMI backtrace keeps
+    // the time it froze at, while the other CPUs' lines go on) is the same boot.
+    const reset = line.time !== undefined && boot.lastTime !== undefined && line.time < 1 && line.time + 1 < boot.lastTime;
     return reset ? 'new' : 'same';
   }
 

@@ -2,8 +2,8 @@
  * From an analysed log to the answer: which breadcrumb the freeze is at or after, on which thread, what
  * could have printed next, whether the kernel's own hang reports agree, and what to be wary of.
  */
-import type { ManifestCrumb } from '../manifest/schema.js';
-import { successorsOf } from '../manifest/successors.js';
+import type { Manifest, ManifestCrumb } from '../manifest/schema.js';
+import { reachesByCalls, successorsOf } from '../manifest/successors.js';
 import type { Boot, LogAnalysis } from './analyze.js';
 import { topInstrumentedFrame, type Frame, type LockupReport } from './lockup.js';
 import type { CrumbResolver } from './resolve.js';
@@ -31,7 +31,8 @@ export interface LockupCheck {
   frame?: Frame;
   /** The report is about the answer's CPU or task. */
   sameThread: boolean;
-  verdict: 'agrees' | 'disagrees' | 'no-instrumented-frame';
+  /** agrees-inlined: the frame's function calls the breadcrumb's, which the compiler inlined into it. */
+  verdict: 'agrees' | 'agrees-inlined' | 'disagrees' | 'no-instrumented-frame';
 }
 
 export interface BootSummary {
@@ -103,7 +104,7 @@ export function locateFreeze(input: LocateInput): Answer {
     threads: ordered,
     next,
     boot: summarizeBoot(boot, input),
-    lockups: checkLockups(boot, last, resolver.functionNames()),
+    lockups: checkLockups(boot, last, resolver.functionNames(), manifest),
     warnings,
   };
 }
@@ -133,13 +134,16 @@ function chooseLast(boot: Boot, threads: Thread[]): { last: Sighting; choice?: s
   return { last: latest };
 }
 
-function checkLockups(boot: Boot, last: Sighting, instrumented: ReadonlySet<string>): LockupCheck[] {
+function checkLockups(boot: Boot, last: Sighting, instrumented: ReadonlySet<string>, manifest: Manifest): LockupCheck[] {
   const checks: LockupCheck[] = [];
   for (const report of boot.lockups.reports) {
     const frame = topInstrumentedFrame(report.frames, instrumented);
     const sameThread = report.cpus.includes(last.cpu) || (report.pid !== undefined && last.thread === `T${report.pid}`);
     if (!sameThread && !frame) continue;
-    const verdict = !frame ? 'no-instrumented-frame' : frame.function === last.crumb.function ? 'agrees' : 'disagrees';
+    let verdict: LockupCheck['verdict'] = 'no-instrumented-frame';
+    if (frame && frame.function === last.crumb.function) verdict = 'agrees';
+    else if (frame && reachesByCalls(manifest, frame.function, last.crumb.function)) verdict = 'agrees-inlined';
+    else if (frame) verdict = 'disagrees';
     checks.push({ report, frame, sameThread, verdict });
   }
   return checks.slice(-MAX_LOCKUPS);

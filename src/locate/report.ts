@@ -102,7 +102,9 @@ function lockupLines(check: LockupCheck, last: Sighting): string[] {
     const verdict =
       check.verdict === 'agrees'
         ? `agrees with breadcrumb #${last.crumb.id} (${last.crumb.function})`
-        : `disagrees: breadcrumb #${last.crumb.id} is in ${last.crumb.function}()`;
+        : check.verdict === 'agrees-inlined'
+          ? `agrees with breadcrumb #${last.crumb.id}: ${frame.function}() calls ${last.crumb.function}(), which the compiler inlined`
+          : `disagrees: breadcrumb #${last.crumb.id} is in ${last.crumb.function}()`;
     const about = check.sameThread ? '' : ' (another CPU or task than the answer)';
     lines.push(`    top instrumented frame ${name}${sure}: ${verdict}${about}`);
   }

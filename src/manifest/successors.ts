@@ -14,3 +14,30 @@ export function successorsOf(manifest: Manifest, crumb: ManifestCrumb): Manifest
   }
   return [...ids].map((id) => manifest.crumbs[id - 1]).filter((c): c is ManifestCrumb => c !== undefined);
 }
+
+/**
+ * Does `caller` reach `callee` through calls between instrumented functions? A backtrace frame in the
+ * caller while the last breadcrumb is in the callee then agrees: the compiler inlined the callee.
+ */
+export function reachesByCalls(manifest: Manifest, caller: string, callee: string): boolean {
+  const calls = new Map<string, Set<string>>();
+  for (const crumb of manifest.crumbs) {
+    for (const name of crumb.calls ?? []) {
+      const set = calls.get(crumb.function) ?? new Set<string>();
+      set.add(name);
+      calls.set(crumb.function, set);
+    }
+  }
+  const seen = new Set([caller]);
+  const queue = [caller];
+  for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+    for (const next of calls.get(name) ?? []) {
+      if (next === callee) return true;
+      if (!seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return false;
+}

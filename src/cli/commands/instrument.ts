@@ -79,7 +79,8 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
   if (flags.tag !== undefined && !TAG_PATTERN.test(flags.tag)) {
     throw new KcrumbError('usage', `--tag ${flags.tag}: a tag is k and three of [0-9a-z], like kq7x`);
   }
-  const files = expandPaths(cwd, paths);
+  // Sorted, so the numbering depends on which files are instrumented, not on the order they were named in.
+  const files = [...new Set(expandPaths(cwd, paths))].sort();
   const options = {
     level: flags.level,
     functions: flags.functions,

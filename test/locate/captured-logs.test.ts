@@ -1,0 +1,67 @@
+/**
+ * Real serial logs of examples/dm-remap freezing on Debian's 6.1 kernel under QEMU
+ * (examples/dm-remap/captured/), read as captured and rewritten into every log format kcrumb reads: the
+ * answer must be the line the example marks as the one that hangs, each time. The manifest is made here,
+ * by instrumenting the example exactly as the captured run did (same files, level and tag).
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { findCrumbs } from '../../src/breadcrumb.js';
+import { instrumentSources } from '../../src/instrument/instrument.js';
+import { parseTemplate } from '../../src/instrument/template.js';
+import { REPO } from '../support/instrument-text.js';
+import { FORMATS, locateText, render, type Event } from './helpers.js';
+
+const EXAMPLE = join(REPO, 'examples', 'dm-remap');
+const CAPTURED = join(EXAMPLE, 'captured');
+
+/** file:line of the example's `/* kcrumb-test: <what> *\/` comment. */
+function marker(what: string): string {
+  for (const file of readdirSync(EXAMPLE).filter((f) => f.endsWith('.c'))) {
+    const lines = readFileSync(join(EXAMPLE, file), 'utf8').split('\n');
+    const at = lines.findIndex((line) => line.includes(`/* kcrumb-test: ${what} */`));
+    if (at >= 0) return `${file}:${at + 1}`;
+  }
+  throw new Error(`no "${what}" marker in ${EXAMPLE}`);
+}
+
+/** The serial log as events (text, time, CPU) that render() can write in any format. */
+function events(log: string): Event[] {
+  let time = 0;
+  return log.split(/\r?\n/).flatMap((line) => {
+    const m = /^\[\s*(\d+\.\d+)\] (.*)$/.exec(line);
+    if (!m) return line.trim() ? [{ text: line, time, cpu: 0 }] : [];
+    time = Number(m[1]);
+    const cpu = findCrumbs(m[2])[0]?.cpu ?? 0;
+    return [{ text: m[2], time, cpu, task: cpu === 0 ? 100 : 200 }];
+  });
+}
+
+describe('captured QEMU logs of examples/dm-remap, in every format', async () => {
+  const sources = readdirSync(EXAMPLE).filter((f) => f.endsWith('.c')).sort();
+  const { manifest } = await instrumentSources(
+    sources.map((path) => ({ path, text: readFileSync(join(EXAMPLE, path), 'latin1') })),
+    { level: 'every-line', tag: 'kdem', root: EXAMPLE, template: parseTemplate(readFileSync(join(REPO, 'templates', 'printk.tmpl'), 'utf8'), 'printk') },
+  );
+  const cases = [
+    { log: 'remove-one-remap.serial.log', expected: marker('hangs here'), fn: 'remap_entry_flush' },
+    { log: 'map-hang.serial.log', expected: marker('map hangs here'), fn: 'remap_map' },
+  ];
+  for (const { log, expected, fn } of cases) {
+    const raw = readFileSync(join(CAPTURED, log), 'latin1');
+    it(`${log} as captured`, () => {
+      const answer = locateText(raw, [manifest]);
+      assert.equal(`${manifest.files[answer.last!.crumb.file].path}:${answer.last!.crumb.line}`, expected);
+      assert.equal(answer.last!.crumb.function, fn);
+    });
+    for (const format of FORMATS) {
+      it(`${log} as ${format}`, () => {
+        const answer = locateText(render(events(raw), format), [manifest]);
+        assert.equal(answer.status, 'found');
+        assert.equal(`${manifest.files[answer.last!.crumb.file].path}:${answer.last!.crumb.line}`, expected);
+      });
+    }
+  }
+});
