@@ -1,19 +1,13 @@
 import type { FilePlan } from '../instrument/plan-file.js';
-import { MANIFEST_SCHEMA, MANIFEST_VERSION, type Level, type Manifest } from './schema.js';
+import { MANIFEST_SCHEMA, MANIFEST_VERSION, type Manifest } from './schema.js';
 
 export interface FileHashes {
   originalSha256: string;
   instrumentedSha256: string;
 }
 
-export interface ManifestHeader {
-  tool: string;
-  tag: string;
-  createdAt: string;
-  level: Level;
-  template: string;
-  root: string;
-}
+/** What a manifest says about the run itself. */
+export type ManifestHeader = Pick<Manifest, 'tool' | 'tag' | 'createdAt' | 'level' | 'template' | 'root'>;
 
 /**
  * Builds a manifest file by file, in the order breadcrumbs were numbered. `isInstrumented` says which

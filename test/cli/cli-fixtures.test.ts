@@ -1,10 +1,12 @@
 /**
  * CLI cases as folders (Babel's babel-cli fixtures): test/fixtures/cli/<case>/ holds
- *   files/     the working directory the commands run in (copied to a temp folder)
+ *   files/     more files for the working directory the commands run in (a temp folder that starts with
+ *              the files of test/fixtures/cli/.common/)
  *   steps.json [{ "args": [...], "exit": 0, "stdout": "text that must appear", "stderr": "...",
  *                 "stdoutExact": "whole stdout" }]
  *   after/     optional: the files that must exist with exactly this content afterwards
- *   unchanged  optional: an empty file saying every file in files/ must be byte for byte unchanged
+ *   unchanged  optional: an empty file saying the working directory must be byte for byte as it started
+ *   restored   optional: the same for the files it started with, new files (a manifest) allowed
  * `<cwd>` in expected text stands for the temp folder.
  */
 import assert from 'node:assert/strict';
@@ -16,6 +18,7 @@ import { REPO } from '../support/instrument-text.js';
 import { runCli } from '../support/run-cli.js';
 
 const ROOT = join(REPO, 'test', 'fixtures', 'cli');
+const COMMON = join(ROOT, '.common');
 
 interface Step {
   /** Either a command to run... */
@@ -43,7 +46,9 @@ describe('cli', () => {
     const dir = join(ROOT, name);
     it(name, async () => {
       const cwd = mkdtempSync(join(tmpdir(), `kcrumb-cli-${name}-`));
+      cpSync(COMMON, cwd, { recursive: true });
       if (existsSync(join(dir, 'files'))) cpSync(join(dir, 'files'), cwd, { recursive: true });
+      const started = new Map(listFiles(cwd).map((f) => [f, readFileSync(join(cwd, f))]));
       const steps: Step[] = JSON.parse(readFileSync(join(dir, 'steps.json'), 'utf8'));
       const fill = (s: string) => s.replaceAll('<cwd>', cwd);
       for (const [i, step] of steps.entries()) {
@@ -62,10 +67,9 @@ describe('cli', () => {
         if (step.stdoutExact !== undefined) assert.equal(run.stdout, fill(step.stdoutExact), where);
         if (step.stderrLines !== undefined) assert.equal(run.stderr.trimEnd().split('\n').length, step.stderrLines, `stderr line count in ${where}`);
       }
-      if (existsSync(join(dir, 'unchanged'))) {
-        const after = listFiles(cwd).sort();
-        assert.deepEqual(after, listFiles(join(dir, 'files')).sort(), 'files were added or removed');
-        for (const f of after) assert.ok(readFileSync(join(cwd, f)).equals(readFileSync(join(dir, 'files', f))), `${f} changed`);
+      if (existsSync(join(dir, 'unchanged'))) assert.deepEqual(listFiles(cwd).sort(), [...started.keys()].sort(), 'files were added or removed');
+      if (existsSync(join(dir, 'unchanged')) || existsSync(join(dir, 'restored'))) {
+        for (const [f, bytes] of started) assert.ok(readFileSync(join(cwd, f)).equals(bytes), `${f} changed`);
       }
       if (existsSync(join(dir, 'after'))) {
         for (const f of listFiles(join(dir, 'after'))) {
