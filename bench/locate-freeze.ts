@@ -14,7 +14,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serializeManifest } from '../src/manifest/parse.js';
+import { serializeManifest } from '../src/manifest/serialize.js';
 import { demo } from '../test/locate/helpers.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));

@@ -20,6 +20,8 @@ export interface PoolOptions extends InstrumentOptions {
   cwd: string;
   dryRun: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** Receives the manifest's JSON piece by piece; the returned manifest then has no breadcrumbs. */
+  emitManifest?: (json: string) => void;
 }
 
 export interface PoolResult {
@@ -50,7 +52,7 @@ export async function instrumentWithPool(paths: string[], options: PoolOptions):
     }
     const result = emptyResult();
     result.warnings.push(...warnings);
-    const builder = new ManifestBuilder(manifestHeader(options), isInstrumented);
+    const builder = new ManifestBuilder(manifestHeader(options), isInstrumented, options.emitManifest);
     await numberInOrder(pool, paths, choices, options, (plan, firstId, rendered) => {
       result.skipped.push(...plan.skipped.map((s) => ({ ...s, path: plan.path })));
       for (const fn of plan.functions) result.selected.push({ name: fn.name, path: plan.path, line: fn.line, reason: fn.reason, crumbs: fn.siteCount });

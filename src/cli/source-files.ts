@@ -85,30 +85,72 @@ export interface StagedFile {
 }
 
 /**
- * Writes `text` to a temporary file beside `path` (same mode as the target, fsync'd) and returns the
- * temporary file's path; commitStaged renames it over the target.
+ * A temporary file beside `path`, written in pieces (buffered), fsync'd on close and renamed over its
+ * target by commitStaged: the manifest of a whole tree is written this way, never held as one string.
  */
-export function stageFile(cwd: string, path: string, text: string, encoding: BufferEncoding = 'latin1'): string {
-  const target = resolve(cwd, path);
-  const temp = `${target}.kcrumb-${randomBytes(4).toString('hex')}.tmp`;
-  mkdirSync(dirname(target), { recursive: true });
-  let mode = 0o644;
-  try {
-    mode = statSync(target).mode & 0o7777;
-  } catch {
-    // a new file (the manifest)
+export class StagedWriter {
+  readonly target: string;
+  readonly temp: string;
+  private readonly fd: number;
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+
+  constructor(cwd: string, path: string) {
+    this.target = resolve(cwd, path);
+    this.temp = `${this.target}.kcrumb-${randomBytes(4).toString('hex')}.tmp`;
+    mkdirSync(dirname(this.target), { recursive: true });
+    let mode = 0o644;
+    try {
+      mode = statSync(this.target).mode & 0o7777;
+    } catch {
+      // a new file (the manifest)
+    }
+    this.fd = openSync(this.temp, 'wx', mode);
   }
-  const fd = openSync(temp, 'wx', mode);
+
+  write(text: string, encoding: BufferEncoding = 'utf8'): void {
+    const bytes = Buffer.from(text, encoding);
+    this.buffered.push(bytes);
+    this.bufferedBytes += bytes.length;
+    if (this.bufferedBytes >= 1 << 20) this.flush();
+  }
+
+  close(): StagedFile {
+    try {
+      this.flush();
+      fsyncSync(this.fd);
+    } finally {
+      closeSync(this.fd);
+    }
+    return { temp: this.temp, target: this.target };
+  }
+
+  abort(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    tryUnlink(this.temp);
+  }
+
+  private flush(): void {
+    if (this.bufferedBytes > 0) writeSync(this.fd, Buffer.concat(this.buffered, this.bufferedBytes));
+    this.buffered = [];
+    this.bufferedBytes = 0;
+  }
+}
+
+/** Writes `text` to a temporary file beside `path` and returns its path; commitStaged renames it over the target. */
+export function stageFile(cwd: string, path: string, text: string, encoding: BufferEncoding = 'latin1'): string {
+  const writer = new StagedWriter(cwd, path);
   try {
-    writeSync(fd, Buffer.from(text, encoding));
-    fsyncSync(fd);
+    writer.write(text, encoding);
+    return writer.close().temp;
   } catch (error) {
-    closeSync(fd);
-    tryUnlink(temp);
+    writer.abort();
     throw error;
   }
-  closeSync(fd);
-  return temp;
 }
 
 export function commitStaged(staged: StagedFile[]): void {

@@ -1,5 +1,6 @@
 import type { FilePlan } from '../instrument/plan-file.js';
-import { MANIFEST_SCHEMA, MANIFEST_VERSION, type Manifest } from './schema.js';
+import { MANIFEST_SCHEMA, MANIFEST_VERSION, type Manifest, type ManifestCrumb } from './schema.js';
+import { crumbLine, manifestHead, manifestTail } from './serialize.js';
 
 export interface FileHashes {
   originalSha256: string;
@@ -11,18 +12,25 @@ export type ManifestHeader = Pick<Manifest, 'tool' | 'tag' | 'createdAt' | 'leve
 
 /**
  * Builds a manifest file by file, in the order breadcrumbs were numbered. `isInstrumented` says which
- * called names are instrumented functions (only those are kept as `calls`).
+ * called names are instrumented functions (only those are kept as `calls`). With `emit`, breadcrumbs are
+ * not kept but handed out as JSON text as they come (serialize.ts): memory stays flat on huge trees.
  */
 export class ManifestBuilder {
   private readonly manifest: Manifest;
+  private count = 0;
 
-  constructor(header: ManifestHeader, private readonly isInstrumented: (name: string) => boolean) {
+  constructor(
+    header: ManifestHeader,
+    private readonly isInstrumented: (name: string) => boolean,
+    private readonly emit?: (json: string) => void,
+  ) {
     this.manifest = { schema: MANIFEST_SCHEMA, version: MANIFEST_VERSION, ...header, files: [], functions: [], skipped: [], crumbs: [] };
+    emit?.(manifestHead(header));
   }
 
   /** The id the next file's first breadcrumb gets. */
   get nextId(): number {
-    return this.manifest.crumbs.length + 1;
+    return this.count + 1;
   }
 
   /** Adds a planned file whose breadcrumbs were numbered from `firstId` (which must be nextId). */
@@ -39,7 +47,7 @@ export class ManifestBuilder {
       for (let i = fn.firstSite; i < fn.firstSite + fn.siteCount; i++) {
         const site = plan.sites[i];
         const calls = [...new Set(site.calls.filter(this.isInstrumented))];
-        this.manifest.crumbs.push({
+        this.add({
           id: firstId + i,
           file,
           line: site.line,
@@ -54,7 +62,15 @@ export class ManifestBuilder {
     }
   }
 
+  private add(crumb: ManifestCrumb): void {
+    if (this.emit) this.emit(crumbLine(crumb, this.count === 0));
+    else this.manifest.crumbs.push(crumb);
+    this.count++;
+  }
+
+  /** The manifest (without its breadcrumbs when they were emitted; then emits the rest of the JSON). */
   finish(): Manifest {
+    this.emit?.(manifestTail(this.manifest));
     return this.manifest;
   }
 }

@@ -30,7 +30,3 @@ export function parseManifest(json: string, source: string): Manifest {
   });
   return m as Manifest;
 }
-
-export function serializeManifest(manifest: Manifest): string {
-  return JSON.stringify(manifest, null, 1) + '\n';
-}

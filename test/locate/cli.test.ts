@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { registerLocateFreeze } from '../../src/cli/commands/locate-freeze.js';
 import type { CommandContext } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
-import { serializeManifest } from '../../src/manifest/parse.js';
+import { serializeManifest } from '../../src/manifest/serialize.js';
 import { crumbs, demo, freezeScenario, render } from './helpers.js';
 
 interface Run {

@@ -5,14 +5,14 @@ import { newTag, TAG_PATTERN } from '../../breadcrumb.js';
 import { KcrumbError } from '../../errors.js';
 import type { InstrumentResult } from '../../instrument/instrument.js';
 import { BUILTIN_TEMPLATES, parseTemplate, type Template } from '../../instrument/template.js';
-import { serializeManifest } from '../../manifest/parse.js';
+import { serializeManifest } from '../../manifest/serialize.js';
 import type { Level } from '../../manifest/schema.js';
 import { DEFAULT_HOOKS } from '../../select/target-hooks.js';
 import { PACKAGE_ROOT } from '../../version.js';
 import type { CommandContext } from '../context.js';
 import { defaultManifestPath } from '../manifest-store.js';
 import { paint, type Output } from '../output.js';
-import { commitStaged, discardStaged, displayPath, expandPaths, readSourceFile, readSourceFiles, stageFile, writeFilesAtomically } from '../source-files.js';
+import { commitStaged, displayPath, expandPaths, readSourceFile, readSourceFiles, StagedWriter, writeFilesAtomically } from '../source-files.js';
 
 /** Below this many files, worker threads cost more than they save. */
 const POOL_THRESHOLD = 8;
@@ -91,30 +91,37 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
     root: cwd,
   };
   const manifestPath = resolve(cwd, flags.manifest ?? defaultManifestPath(cwd, options.tag));
-  const manifestWrite = (result: InstrumentResult) => ({ path: manifestPath, text: serializeManifest(result.manifest), encoding: 'utf8' as const });
   let result: InstrumentResult;
 
   if (files.length >= POOL_THRESHOLD) {
-    // Many files: worker threads on every core; they stage files, renamed here once all succeeded.
+    // Many files: worker threads on every core. They stage the files, and the manifest is written as it
+    // grows; everything is renamed into place here, once every file succeeded.
     const { instrumentWithPool } = await import('../instrument-runner.js');
+    const manifestFile = flags.dryRun ? undefined : new StagedWriter(cwd, manifestPath);
     const progress = progressLine(output, 'instrumented');
-    const pooled = await instrumentWithPool(files, { ...options, cwd, dryRun: Boolean(flags.dryRun), onProgress: progress.update }).finally(progress.done);
-    result = pooled.result;
-    if (!flags.dryRun) {
-      try {
-        pooled.staged.push({ temp: stageFile(cwd, manifestPath, manifestWrite(result).text, 'utf8'), target: manifestPath });
-      } catch (error) {
-        discardStaged(pooled.staged);
-        throw new KcrumbError('input', `cannot write ${displayPath(cwd, manifestPath)}: ${(error as Error).message}`);
-      }
-      commitStaged(pooled.staged);
+    try {
+      const pooled = await instrumentWithPool(files, {
+        ...options,
+        cwd,
+        dryRun: Boolean(flags.dryRun),
+        onProgress: progress.update,
+        emitManifest: manifestFile && ((json) => manifestFile.write(json)),
+      }).finally(progress.done);
+      result = pooled.result;
+      if (manifestFile) commitStaged([...pooled.staged, manifestFile.close()]);
+    } catch (error) {
+      manifestFile?.abort();
+      throw error;
     }
   } else {
     // Loaded here, not at the top: other commands need not pay for the parser's start-up.
     const { instrumentSources } = await import('../../instrument/instrument.js');
     result = await instrumentSources(readSourceFiles(cwd, files), options);
     if (!flags.dryRun) {
-      writeFilesAtomically(cwd, [...result.outputs.map((o) => ({ path: o.path, text: o.text, encoding: 'latin1' as const })), manifestWrite(result)]);
+      writeFilesAtomically(cwd, [
+        ...result.outputs.map((o) => ({ path: o.path, text: o.text, encoding: 'latin1' as const })),
+        { path: manifestPath, text: serializeManifest(result.manifest), encoding: 'utf8' as const },
+      ]);
     }
   }
 
@@ -150,7 +157,7 @@ function progressLine(output: Output, verb: string) {
 
 function report(result: InstrumentResult, flags: InstrumentFlags, manifestPath: string, output: Output): void {
   const say = flags.dryRun ? output.err : output.out;
-  const total = result.manifest.crumbs.length;
+  const total = crumbCount(result);
   say(`kcrumb: selected ${result.selected.length + result.skipped.length} function(s), level ${flags.level}:`);
   const width = Math.max(...result.selected.map((s) => `${s.path}:${s.line}`.length), 0);
   const nameWidth = Math.max(...result.selected.map((s) => s.name.length), 0);
@@ -171,19 +178,23 @@ function report(result: InstrumentResult, flags: InstrumentFlags, manifestPath: 
 }
 
 function summary(result: InstrumentResult, manifestPath: string | null) {
+  const perFile = new Map<string, number>();
+  for (const s of result.selected) perFile.set(s.path, (perFile.get(s.path) ?? 0) + s.crumbs);
   return {
     tag: result.manifest.tag,
     level: result.manifest.level,
     manifest: manifestPath,
-    crumbs: result.manifest.crumbs.length,
-    files: result.manifest.files.map((f, index) => ({
-      path: f.path,
-      crumbs: result.manifest.crumbs.filter((c) => c.file === index).length,
-    })),
+    crumbs: crumbCount(result),
+    files: result.manifest.files.map((f) => ({ path: f.path, crumbs: perFile.get(f.path) ?? 0 })),
     selected: result.selected,
     skipped: result.skipped.map(({ name, path, line, reason }) => ({ name, path, line, reason })),
     warnings: result.warnings,
   };
+}
+
+/** How many breadcrumbs the run inserted (the manifest may not hold them: see StagedWriter). */
+function crumbCount(result: InstrumentResult): number {
+  return result.selected.reduce((n, s) => n + s.crumbs, 0);
 }
 
 function loadTemplate(cwd: string, nameOrPath: string): Template {
