@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
 import { parseManifest } from '../manifest/parse.js';
@@ -20,7 +20,7 @@ export function defaultManifestPath(cwd: string, tag: string): string {
  * The manifests named by `--manifest FILE|DIR`, or all of `.kcrumb/` in cwd. A named path that does not
  * exist or does not parse is an error; without one, a missing `.kcrumb/` just means none.
  */
-export function loadManifests(cwd: string, option?: string): StoredManifest[] {
+export function loadManifests(cwd: string, option?: string, parts: 'whole' | 'without-crumbs' = 'whole'): StoredManifest[] {
   const target = resolve(cwd, option ?? MANIFEST_DIR);
   if (!existsSync(target)) {
     if (option) throw new KcrumbError('manifest', `${option}: no such manifest file or directory`);
@@ -29,15 +29,50 @@ export function loadManifests(cwd: string, option?: string): StoredManifest[] {
   const files = statSync(target).isDirectory()
     ? readdirSync(target).filter((name) => name.endsWith('.json')).sort().map((name) => join(target, name))
     : [target];
-  return files.map((path) => {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new KcrumbError('manifest', `${path}: cannot read (${(error as NodeJS.ErrnoException).code})`);
+  return files.map((path) => ({ path, manifest: readManifest(path, parts) }));
+}
+
+/** Past this size a manifest is not read as one string (V8 caps strings near 512 MiB). */
+const WHOLE_LIMIT = 256 << 20;
+
+/**
+ * A manifest from disk. A huge one (a whole tree, millions of breadcrumbs) is read without its
+ * breadcrumbs when the caller only needs its files (strip): our writer puts them last (serialize.ts).
+ */
+function readManifest(path: string, parts: 'whole' | 'without-crumbs'): Manifest {
+  try {
+    const size = statSync(path).size;
+    if (size <= WHOLE_LIMIT) return parseManifest(readFileSync(path, 'utf8'), path);
+    const mib = Math.round(size / 2 ** 20);
+    if (parts === 'whole') {
+      throw new KcrumbError('manifest', `${path}: ${mib} MiB is too large to load`, 'instrument only the files you will run: a kernel with breadcrumbs on every line of a whole tree does not boot');
     }
-    return { path, manifest: parseManifest(text, path) };
-  });
+    return parseManifest(withoutCrumbs(path, size), path);
+  } catch (error) {
+    if (error instanceof KcrumbError) throw error;
+    throw new KcrumbError('manifest', `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
+/** The manifest's text with an empty breadcrumb list: its head, and its tail from `"files":` on. */
+function withoutCrumbs(path: string, size: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const read = (start: number, length: number) => {
+      const buffer = Buffer.alloc(length);
+      return buffer.subarray(0, readSync(fd, buffer, 0, length, start)).toString('utf8');
+    };
+    const head = read(0, 64 << 10);
+    const crumbsAt = head.indexOf('"crumbs": [');
+    for (let tailSize = 1 << 20; ; tailSize *= 4) {
+      const tail = read(Math.max(0, size - tailSize), Math.min(size, tailSize));
+      const filesAt = tail.indexOf('\n ],\n "files": ');
+      if (crumbsAt >= 0 && filesAt >= 0) return head.slice(0, crumbsAt) + '"crumbs": [' + tail.slice(filesAt);
+      if (tailSize >= size) throw new Error('not written by kcrumb instrument');
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Absolute path of a manifest's file entry. */

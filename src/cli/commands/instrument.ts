@@ -14,6 +14,9 @@ import { defaultManifestPath } from '../manifest-store.js';
 import { paint, type Output } from '../output.js';
 import { commitStaged, displayPath, expandPaths, readSourceFile, readSourceFiles, StagedWriter, writeFilesAtomically } from '../source-files.js';
 
+/** How many selected or skipped functions the human report lists. */
+const LIST_LIMIT = 200;
+
 /** Below this many files, worker threads cost more than they save. */
 const POOL_THRESHOLD = 8;
 
@@ -159,15 +162,19 @@ function report(result: InstrumentResult, flags: InstrumentFlags, manifestPath: 
   const say = flags.dryRun ? output.err : output.out;
   const total = crumbCount(result);
   say(`kcrumb: selected ${result.selected.length + result.skipped.length} function(s), level ${flags.level}:`);
-  const width = Math.max(...result.selected.map((s) => `${s.path}:${s.line}`.length), 0);
-  const nameWidth = Math.max(...result.selected.map((s) => s.name.length), 0);
-  for (const s of result.selected) {
+  // A whole tree selects hundreds of thousands of functions: list the first ones, --json has them all.
+  const shown = result.selected.slice(0, LIST_LIMIT);
+  const width = shown.reduce((w, s) => Math.max(w, `${s.path}:${s.line}`.length), 0);
+  const nameWidth = shown.reduce((w, s) => Math.max(w, s.name.length), 0);
+  for (const s of shown) {
     const where = `${s.path}:${s.line}`.padEnd(width);
     say(`  ${where}  ${paint(output, 'bold', s.name.padEnd(nameWidth))}  ${paint(output, 'dim', s.reason)}  (${s.crumbs})`);
   }
-  for (const s of result.skipped) {
+  if (result.selected.length > shown.length) say(`  ... and ${result.selected.length - shown.length} more (--json lists them all)`);
+  for (const s of result.skipped.slice(0, LIST_LIMIT)) {
     say(`${s.path}:${s.line}:1: ${paint(output, 'yellow', 'warning')}: skipped ${s.name}: ${s.reason}`);
   }
+  if (result.skipped.length > LIST_LIMIT) say(`kcrumb: ... and ${result.skipped.length - LIST_LIMIT} more skipped (--json lists them all)`);
   for (const w of result.warnings) say(`kcrumb: ${paint(output, 'yellow', 'warning')}: ${w}`);
   const range = total > 0 ? `#1-#${total}` : 'none';
   const where = flags.dryRun ? 'dry run, nothing written' : `manifest ${manifestPath}`;

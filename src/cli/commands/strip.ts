@@ -7,7 +7,7 @@ import type { CommandContext } from '../context.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
 import { loadManifests, manifestFilePath, type StoredManifest } from '../manifest-store.js';
 import { paint } from '../output.js';
-import { displayPath, expandPaths, readSourceFiles, writeFilesAtomically } from '../source-files.js';
+import { commitStaged, discardStaged, displayPath, expandPaths, readSourceFile, stageFile, type StagedFile } from '../source-files.js';
 
 interface StripFlags {
   check?: boolean;
@@ -46,29 +46,39 @@ Examples:
 
 function runStrip(paths: string[], flags: StripFlags, ctx: CommandContext): number {
   const { cwd, output } = ctx;
-  const manifests = loadManifests(cwd, flags.manifest);
+  const manifests = loadManifests(cwd, flags.manifest, 'without-crumbs');
   const targets = paths.length > 0 ? expandPaths(cwd, paths, /\.[ch]$/) : recordedFiles(manifests, cwd);
   if (targets.length === 0) {
     throw new KcrumbError('usage', 'no files given and no manifest in .kcrumb/ records any', 'name the files: kcrumb strip FILE...');
   }
-  const files = readSourceFiles(cwd, targets);
-
   if (flags.check) {
-    const dirty = files.filter((f) => hasBreadcrumbs(f.text));
-    if (flags.json) output.out(JSON.stringify({ instrumented: dirty.map((f) => f.path) }, null, 2));
-    else for (const f of dirty) output.out(`${f.path}: still holds kcrumb breadcrumbs (run: kcrumb strip ${f.path})`);
+    const dirty = targets.map((path) => readSourceFile(cwd, path)).filter((f) => hasBreadcrumbs(f.text)).map((f) => f.path);
+    if (flags.json) output.out(JSON.stringify({ instrumented: dirty }, null, 2));
+    else for (const path of dirty) output.out(`${path}: still holds kcrumb breadcrumbs (run: kcrumb strip ${path})`);
     return dirty.length > 0 ? EXIT_NO : EXIT_OK;
   }
 
-  const results = files.map((file) => {
-    if (!hasBreadcrumbs(file.text)) return { path: file.path, removed: 0, verdict: 'clean' as Verdict, text: file.text };
-    const { text, removed } = stripBreadcrumbs(file.text, file.path);
-    return { path: file.path, removed, verdict: verdictFor(text, file.path, manifests, cwd), text };
-  });
-  writeFilesAtomically(
-    cwd,
-    results.filter((r) => r.removed > 0).map((r) => ({ path: r.path, text: r.text, encoding: 'latin1' as const })),
-  );
+  // File by file: read, strip, stage beside the target; rename all only when every file went well.
+  const recorded = recordsByPath(manifests);
+  const staged: StagedFile[] = [];
+  const results: { path: string; removed: number; verdict: Verdict }[] = [];
+  try {
+    for (const path of targets) {
+      const file = readSourceFile(cwd, path);
+      if (!hasBreadcrumbs(file.text)) {
+        results.push({ path: file.path, removed: 0, verdict: 'clean' });
+        continue;
+      }
+      const { text, removed } = stripBreadcrumbs(file.text, file.path);
+      staged.push({ temp: stageFile(cwd, file.path, text), target: resolve(cwd, file.path) });
+      results.push({ path: file.path, removed, verdict: verdictFor(text, recorded.get(resolve(cwd, file.path))) });
+    }
+  } catch (error) {
+    discardStaged(staged);
+    if (error instanceof KcrumbError) throw error;
+    throw new KcrumbError('input', `cannot write: ${(error as Error).message}`);
+  }
+  commitStaged(staged);
   if (flags.json) {
     output.out(JSON.stringify({ files: results.map(({ path, removed, verdict }) => ({ path, removed, verdict })) }, null, 2));
     return EXIT_OK;
@@ -85,14 +95,21 @@ function runStrip(paths: string[], flags: StripFlags, ctx: CommandContext): numb
   return EXIT_OK;
 }
 
-function verdictFor(text: string, path: string, manifests: StoredManifest[], cwd: string): Verdict {
-  const absolute = resolve(cwd, path);
-  const records = manifests.flatMap(({ manifest }) =>
-    manifest.files.filter((f) => manifestFilePath(manifest, f.path) === absolute),
-  );
-  if (records.length === 0) return 'no-record';
-  const hash = sha256(text);
-  return records.some((f) => f.originalSha256 === hash) ? 'restored' : 'edited-since';
+/** The hashes the manifests recorded for each file, by absolute path. */
+function recordsByPath(manifests: StoredManifest[]): Map<string, string[]> {
+  const byPath = new Map<string, string[]>();
+  for (const { manifest } of manifests) {
+    for (const f of manifest.files) {
+      const path = manifestFilePath(manifest, f.path);
+      byPath.set(path, [...(byPath.get(path) ?? []), f.originalSha256]);
+    }
+  }
+  return byPath;
+}
+
+function verdictFor(text: string, originals: string[] | undefined): Verdict {
+  if (!originals) return 'no-record';
+  return originals.includes(sha256(text)) ? 'restored' : 'edited-since';
 }
 
 function recordedFiles(manifests: StoredManifest[], cwd: string): string[] {
