@@ -223,7 +223,7 @@ export class LockCatalog {
     const lines = this.sourceLines(manifest, crumb.file);
     if (!fn || !lines) return undefined;
     const body = lines.slice(fn.line - 1, fn.endLine).join('\n');
-    const declared = new RegExp(`\\b((?:struct|union)\\s+[A-Za-z_]\\w*)\\s*(?:\\*\\s*)*(?:const\\s+)?${base}\\b(?!\\s*\\()`, 'g');
+    const declared = new RegExp(`\\b((?:struct|union)\\s+[A-Za-z_]\\w*)(?:\\s*\\*[\\s*]*|\\s+)(?:const\\s+)?${base}\\b(?!\\s*\\()`, 'g');
     const types = new Set([...body.matchAll(declared)].map((m) => m[1].replace(/\s+/g, ' ')));
     return types.size === 1 ? [...types][0] : undefined; // two declarations of different types: do not pick one
   }

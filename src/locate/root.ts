@@ -188,6 +188,7 @@ function heldRoot(waits: LockWait[], input: RootInput): Root | undefined {
     ends.set(holder.thread, end);
   }
   const [key, end] = [...ends].sort((a, b) => b[1].waiters.length - a[1].waiters.length)[0];
+  end.waiters.sort((a, b) => order(a.at, b.at));
   const thread = input.threads.find((t) => t.key === key)!;
   const at = lastOf(thread);
   const direct = end.waiters.find((w) => firstHolder(w).thread === key) ?? end.waiters[0];
