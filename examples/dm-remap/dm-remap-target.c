@@ -13,7 +13,9 @@
  *
  * For kcrumb's tests, "dmsetup message <dev> 0 hang_map <sector>" adds a remap whose copy never
  * completes: the next I/O to that block spins in remap_map() with the lock held and interrupts
- * off, freezing its CPU.
+ * off, freezing its CPU. "hang_locked <sector>" makes the next I/O to that block take the lock in
+ * remap_hold_lock() and never let go: its CPU freezes, and so does every CPU that maps a bio next,
+ * waiting for the lock.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -38,6 +40,16 @@ static struct remap_entry *remap_lookup(struct remap_c *rc, sector_t block)
 		if (e->bad == block)
 			return e;
 	return NULL;
+}
+
+/* For kcrumb's tests ("hang_locked"): takes the lock with interrupts off and keeps it for good. */
+static void remap_hold_lock(struct remap_c *rc)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&rc->lock, flags);
+	spin_until_cond(READ_ONCE(rc->hold_block) == REMAP_NO_BLOCK); /* kcrumb-test: holds the lock here */
+	spin_unlock_irqrestore(&rc->lock, flags);
 }
 
 /* Remaps @block to the next free block of the spare device. */
@@ -107,6 +119,7 @@ static int remap_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		return -ENOMEM;
 	}
 	rc->ti = ti;
+	rc->hold_block = REMAP_NO_BLOCK;
 	spin_lock_init(&rc->lock);
 	INIT_LIST_HEAD(&rc->remaps);
 
@@ -188,6 +201,8 @@ static int remap_map(struct dm_target *ti, struct bio *bio)
 	offset = dm_target_offset(ti, bio->bi_iter.bi_sector);
 	io->block = round_down(offset, REMAP_BLOCK_SECTORS);
 	io->to_spare = false;
+	if (unlikely(io->block == READ_ONCE(rc->hold_block)))
+		remap_hold_lock(rc);
 
 	spin_lock_irqsave(&rc->lock, flags);
 	e = remap_lookup(rc, io->block);
@@ -233,19 +248,10 @@ static int remap_message(struct dm_target *ti, unsigned int argc, char **argv,
 {
 	struct remap_c *rc = ti->private;
 	unsigned long long sector;
-	bool hang;
+	sector_t block;
 
 	if (argc != 2) {
-		DMERR("message: <remap|hang_map> <sector>");
-		return -EINVAL;
-	}
-
-	if (!strcasecmp(argv[0], "remap"))
-		hang = false;
-	else if (!strcasecmp(argv[0], "hang_map"))
-		hang = true;
-	else {
-		DMERR("unknown message %s", argv[0]);
+		DMERR("message: <remap|hang_map|hang_locked> <sector>");
 		return -EINVAL;
 	}
 
@@ -253,8 +259,18 @@ static int remap_message(struct dm_target *ti, unsigned int argc, char **argv,
 		DMERR("invalid sector %s", argv[1]);
 		return -EINVAL;
 	}
+	block = round_down((sector_t)sector, REMAP_BLOCK_SECTORS);
 
-	return remap_add(rc, round_down((sector_t)sector, REMAP_BLOCK_SECTORS), hang, GFP_KERNEL);
+	if (!strcasecmp(argv[0], "remap"))
+		return remap_add(rc, block, false, GFP_KERNEL);
+	if (!strcasecmp(argv[0], "hang_map"))
+		return remap_add(rc, block, true, GFP_KERNEL);
+	if (!strcasecmp(argv[0], "hang_locked")) {
+		WRITE_ONCE(rc->hold_block, block);
+		return 0;
+	}
+	DMERR("unknown message %s", argv[0]);
+	return -EINVAL;
 }
 
 static void remap_status(struct dm_target *ti, status_type_t type,

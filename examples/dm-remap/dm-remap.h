@@ -17,6 +17,8 @@
 #define REMAP_BLOCK_SECTORS	8
 /* At most this many remaps: the metadata table fits in 4 pages. */
 #define REMAP_MAX		1024
+/* No block: hold_block's value when no "hang_locked" message was sent. */
+#define REMAP_NO_BLOCK		((sector_t)-1)
 
 struct remap_entry {
 	sector_t bad;		/* first sector of the bad block, relative to the target */
@@ -44,6 +46,8 @@ struct remap_c {
 
 	struct remap_disk_entry *table;	/* max_remaps entries */
 	u32 table_crc;			/* of the table at the last sync */
+
+	sector_t hold_block;		/* for kcrumb's tests: I/O to it takes the lock for good */
 };
 
 /* dm-remap-metadata.c */

@@ -4,6 +4,7 @@
  * size: only the current boot and the last boot that held breadcrumbs are kept.
  */
 import { findCrumbs } from '../breadcrumb.js';
+import { LockCatalog, LockTracker } from './locks.js';
 import { LockupParser } from './lockup.js';
 import { cleanLine, MAX_LINE, parseLogLine, type LogLine } from './log-line.js';
 import type { CrumbResolver } from './resolve.js';
@@ -17,6 +18,8 @@ export interface AnalyzeOptions {
   startOffset?: number;
   /** Line number of the first line pushed, when the log is read from its start. */
   firstLineNumber?: number;
+  /** Lock sites of the manifests' statements (default: from the statements alone, no types). */
+  locks?: LockCatalog;
 }
 
 export interface Boot {
@@ -28,6 +31,8 @@ export interface Boot {
   /** Starts at `Linux version` or journalctl's `-- Boot`, not just at a clock going back. */
   marker: boolean;
   threads: ThreadTrails;
+  /** The locks each thread holds, over the whole boot (the trails keep only their last breadcrumbs). */
+  locks: LockTracker;
   /** Per manifest, how often each breadcrumb printed in this boot (index id - 1). */
   printed: Uint32Array[];
   last?: Sighting;
@@ -75,8 +80,10 @@ export class LogAnalyzer {
   private readonly unknownTags = new Map<string, number>();
   private readonly unknownIds = new Map<string, number>();
   private lastUnknownOffset?: number;
+  private readonly catalog: LockCatalog;
 
   constructor(private readonly options: AnalyzeOptions) {
+    this.catalog = options.locks ?? new LockCatalog(options.resolver.manifests);
     this.carryOffset = options.startOffset ?? 0;
     this.lineNumber = options.firstLineNumber;
     this.current = this.newBoot(0, '', this.carryOffset, false);
@@ -215,6 +222,7 @@ export class LogAnalyzer {
         text: shorten(cleanLine(raw)),
       };
       boot.threads.add(sighting);
+      boot.locks.observe(sighting);
       boot.printed[found.manifest][found.crumb.id - 1]++;
       boot.last = sighting;
       boot.crumbs++;
@@ -229,6 +237,7 @@ export class LogAnalyzer {
       firstOffset: offset,
       marker,
       threads: new ThreadTrails(this.options.trail + 1),
+      locks: new LockTracker(this.catalog),
       printed: this.options.resolver.manifests.map((m) => new Uint32Array(m.crumbs.length)),
       crumbs: 0,
       lockups: new LockupParser(),

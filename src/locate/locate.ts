@@ -7,6 +7,8 @@ import { reachesByCalls, successorsOf } from '../manifest/successors.js';
 import type { Boot, LogAnalysis } from './analyze.js';
 import { topInstrumentedFrame, type Frame, type LockupReport } from './lockup.js';
 import type { CrumbResolver } from './resolve.js';
+import type { HeldLock } from './locks.js';
+import { findRoot, type LockWait, type Root } from './root.js';
 import { lastOf, type Sighting, type Thread } from './threads.js';
 
 export interface LocateInput {
@@ -52,6 +54,13 @@ export interface BootSummary {
 
 export interface Answer {
   status: 'found' | 'none';
+  /** The thread at the root of the freeze and where it was (may be another CPU than `last`'s). */
+  root?: Root;
+  /** Threads whose last statement takes a lock, with who holds it. */
+  waits: LockWait[];
+  /** Per thread key, the locks its trail took and did not drop. */
+  held: ReadonlyMap<string, readonly HeldLock[]>;
+  /** The last breadcrumb printed (or the stuck CPU's, see `choice`). */
   last?: Sighting;
   /** Why this breadcrumb and not simply the last one printed, when it is not. */
   choice?: string;
@@ -74,7 +83,7 @@ export function locateFreeze(input: LocateInput): Answer {
   const warnings = tagWarnings(input);
   const boot = analysis.boot;
   if (!boot?.last) {
-    return { status: 'none', threads: [], next: [], lockups: [], warnings, hint: noneHint(input) };
+    return { status: 'none', waits: [], held: new Map(), threads: [], next: [], lockups: [], warnings, hint: noneHint(input) };
   }
   const threads = boot.threads.list();
   const { last, choice } = chooseLast(boot, threads);
@@ -97,14 +106,22 @@ export function locateFreeze(input: LocateInput): Answer {
       `the log lost ${boot.dropped} message(s) in this boot${after ? ' after the last breadcrumb' : ''} (dropped-message markers or sequence gaps): ${after ? 'later breadcrumbs may be missing' : 'the trail may have gaps'}`,
     );
   }
+  const instrumented = resolver.functionNames();
+  const { root, waits } = findRoot({ threads, locks: boot.locks, reports: boot.lockups.reports, last, manifests: resolver.manifests, instrumented });
+  if (resolver.manifests.some((m) => m.level !== 'every-line') && (waits.length > 0 || root.lock)) {
+    warnings.push('lock analysis reads only statements with breadcrumbs: below --level every-line a lock taken or dropped without one is not seen');
+  }
   return {
     status: 'found',
+    root,
+    waits,
+    held: new Map(threads.map((thread) => [thread.key, boot.locks.held(thread.key)])),
     last,
     choice,
     threads: ordered,
     next,
     boot: summarizeBoot(boot, input),
-    lockups: checkLockups(boot, last, resolver.functionNames(), manifest),
+    lockups: checkLockups(boot, last, instrumented, manifest),
     warnings,
   };
 }

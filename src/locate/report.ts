@@ -6,6 +6,8 @@ import { INSERTED_SPAN } from '../breadcrumb.js';
 import type { Manifest, ManifestCrumb } from '../manifest/schema.js';
 import type { Answer, LockupCheck } from './locate.js';
 import type { Boot } from './analyze.js';
+import { describeMatch, type HeldLock } from './locks.js';
+import type { LockWait, Root } from './root.js';
 import type { Sighting, Thread } from './threads.js';
 
 export interface ReportPaths {
@@ -21,7 +23,7 @@ export interface SourceWindow {
 
 export interface TextOptions {
   paths: ReportPaths;
-  /** Source around the answer's line, when the file could be read. */
+  /** Source around the root's line (the last breadcrumb's when they are one), when the file could be read. */
   source?: SourceWindow;
 }
 
@@ -35,10 +37,29 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
     return out;
   }
   const where = (m: number, c: ManifestCrumb) => `${paths.display(m, c.file)}:${c.line}:${c.column}`;
-  out.push(`${where(last.manifest, last.crumb)}: note: last breadcrumb #${last.crumb.id} (${last.crumb.function}): the freeze is at or after this statement`);
-  if (options.source) out.push(...sourceLines(options.source, last.crumb.line));
-  out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, printed on ${describeThread(last)}`);
-  out.push(`  ${logPlace(last)}: ${last.text}`);
+  const root = answer.root;
+  const lastNote = `${where(last.manifest, last.crumb)}: note: last breadcrumb #${last.crumb.id} (${last.crumb.function})`;
+  const shown = root && root.at !== last ? root.at : last;
+  if (shown !== last) {
+    out.push(`${where(shown.manifest, shown.crumb)}: note: root of the freeze (${root!.reason}): #${shown.crumb.id} (${shown.crumb.function}): ${headline(root!, answer.waits)}`);
+  } else {
+    const tail = root && root.reason !== 'unknown' ? `; root (${root.reason}): ${headline(root, answer.waits)}` : '';
+    out.push(`${lastNote}: the freeze is at or after this statement${tail}`);
+  }
+  if (options.source) out.push(...sourceLines(options.source, shown.crumb.line));
+  out.push(`  in ${shown.crumb.function}(), ${shown.crumb.kind} breadcrumb, printed on ${describeThread(shown)}`);
+  out.push(`  ${logPlace(shown)}: ${shown.text}`);
+  if (root && (root.reason !== 'unknown' || answer.threads.length > 1)) {
+    out.push(`  root: ${root.reason}, confidence ${root.confidence}: ${root.why}`);
+    for (const check of root.checks) out.push(`  kernel: ${check}`);
+  }
+  if (shown !== last) {
+    const wait = answer.waits.find((w) => w.at === last);
+    const doing = wait ? `waits for ${wait.site.name}${holdersText(wait)}` : 'the last breadcrumb printed';
+    out.push(`${lastNote}: ${doing}`);
+    out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, printed on ${describeThread(last)}`);
+    out.push(`  ${logPlace(last)}: ${last.text}`);
+  }
   if (answer.choice) out.push(`  chosen because ${answer.choice}`);
   const boot = answer.boot;
   if (boot && (boot.seen > 1 || boot.number === undefined)) {
@@ -61,12 +82,31 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
     }
   }
 
+  if (answer.waits.length > 0) {
+    out.push('');
+    out.push('Waiting for locks:');
+    for (const wait of answer.waits) {
+      out.push(`${where(wait.at.manifest, wait.at.crumb)}: note: ${describeThread(wait.at)} waits for ${wait.site.name} (${wait.site.primitive}, #${wait.at.crumb.id} ${wait.at.crumb.function})`);
+      if (wait.holders.length === 0) out.push('  held by no trail: taken in code without breadcrumbs, before the log starts, or not a lock kcrumb knows');
+      for (const h of wait.holders) {
+        const since = h.held.at;
+        out.push(
+          `  held by ${h.thread === wait.thread ? 'itself' : describeThread(since)} since #${since.crumb.id} ${where(since.manifest, since.crumb)} ${since.crumb.function}: ${since.crumb.statement}` +
+            ` (${describeMatch(h.match, wait.site)}${h.held.maybe ? '; a trylock, held only if it succeeded' : ''})`,
+        );
+      }
+    }
+  }
+
   out.push('');
   out.push(answer.threads.length > 1 ? `Per ${threadNoun(answer.threads)}, last breadcrumb and the trail that led there:` : 'The trail that led there:');
   for (const thread of answer.threads) {
     const lastOne = thread.crumbs[thread.crumbs.length - 1];
-    const mark = lastOne === last ? '  <- this answer' : '';
-    out.push(`  ${thread.key}: ${thread.count} breadcrumb(s), last #${lastOne.crumb.id} ${lastOne.crumb.function}()${mark}`);
+    const mark = lastOne === last ? '  <- last breadcrumb' : '';
+    const rootMark = root && root.reason !== 'unknown' && root.at === lastOne ? `  <- root (${root.reason})` : '';
+    const holds = (answer.held.get(thread.key) ?? []).map((h) => `${h.site.name} since #${h.at.crumb.id}`);
+    const holding = holds.length ? `, holds ${holds.join(', ')}` : '';
+    out.push(`  ${thread.key}: ${thread.count} breadcrumb(s), last #${lastOne.crumb.id} ${lastOne.crumb.function}()${holding}${rootMark}${mark}`);
     for (const s of thread.crumbs) {
       const time = s.time !== undefined ? `[${s.time.toFixed(6)}] ` : '';
       out.push(`    ${time}#${s.crumb.id} ${where(s.manifest, s.crumb)} ${s.crumb.function}: ${s.crumb.statement}`);
@@ -79,6 +119,35 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
     for (const check of answer.lockups) out.push(...lockupLines(check, last));
   }
   return out;
+}
+
+/** The root in a few words, for the first line. */
+function headline(root: Root, waits: readonly LockWait[]): string {
+  const who = describeThread(root.at);
+  const lock = root.lock?.site.name ?? 'a lock';
+  switch (root.reason) {
+    case 'self-deadlock': {
+      const since = root.lock?.held?.at.crumb;
+      return `${who} takes ${lock} again, held since #${since?.id} (${since?.function})`;
+    }
+    case 'holds-lock-waited-by': {
+      const waiters = waits.filter((w) => w.holders.some((h) => h.thread === root.thread && h.thread !== w.thread));
+      return `${who} holds ${lock}${waiters.length ? `, which ${waiters.map((w) => describeThread(w.at)).join(', ')} wait${waiters.length === 1 ? 's' : ''} for` : ''}`;
+    }
+    case 'abba':
+      return `lock order cycle between ${root.cycle?.map((key) => describeThread(waits.find((w) => w.thread === key)?.at ?? root.at)).join(' and ')}`;
+    case 'stopped-first':
+      return `${who} stopped here first while the others went on`;
+    case 'unknown':
+      return 'not enough evidence';
+  }
+}
+
+function holdersText(wait: LockWait): string {
+  const others = wait.holders.filter((h) => h.thread !== wait.thread);
+  if (wait.holders.length === 0) return ', which no trail shows held';
+  if (others.length === 0) return ', which it holds itself';
+  return ` held by ${others.map((h) => describeThread(h.held.at)).join(', ')}`;
 }
 
 function sourceLines(source: SourceWindow, mark: number): string[] {
@@ -146,14 +215,34 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
     logLineNumber: s.lineNumber ?? null,
     logOffset: s.offset,
   });
+  const held = (h: HeldLock) => ({ lock: h.site.name, primitive: h.site.primitive, maybe: h.maybe, ...sighting(h.at) });
+  const root = (r: Root) => ({
+    reason: r.reason,
+    ...sighting(r.at),
+    why: r.why,
+    confidence: r.confidence,
+    lock: r.lock ? { name: r.lock.site.name, type: r.lock.site.type ?? null, heldSince: r.lock.held ? held(r.lock.held) : null, match: r.lock.match ?? null } : null,
+    cycle: r.cycle ?? null,
+    checks: r.checks,
+  });
   return {
     status: answer.status,
+    root: answer.root ? root(answer.root) : null,
+    waiting: answer.waits.map((w) => ({
+      lock: w.site.name,
+      primitive: w.site.primitive,
+      mode: w.site.mode,
+      type: w.site.type ?? null,
+      ...sighting(w.at),
+      heldBy: w.holders.map((h) => ({ match: h.match, ...held(h.held) })),
+    })),
     last: answer.last ? sighting(answer.last) : null,
     choice: answer.choice ?? null,
     threads: answer.threads.map((t) => ({
       key: t.key,
       cpu: t.crumbs[t.crumbs.length - 1].cpu,
       count: t.count,
+      holds: (answer.held.get(t.key) ?? []).map(held),
       last: sighting(t.crumbs[t.crumbs.length - 1]),
       trail: t.crumbs.slice(0, -1).map(sighting),
     })),

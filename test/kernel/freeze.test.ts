@@ -4,6 +4,7 @@
  *   taken twice with interrupts off), and the kernel's RCU stall report names remap_sync_metadata;
  * - with fixed=1, or with no remap, the removal completes and the machine powers off;
  * - map-hang: CPU 1 freezes in remap_map while CPU 0 goes on running `dmsetup status`.
+ * (hang-locked, where both CPUs freeze and nothing reports it, is booted by locate-freeze.test.ts.)
  *
  * Run: node --import tsx --test test/kernel/freeze.test.ts (after scripts/kernel-env.sh). The logs go to
  * $KCRUMB_KERNEL_LOGS or a fresh temp folder, printed as a diagnostic. Without the kernel environment
@@ -57,6 +58,9 @@ describe('dm-remap on Debian 6.1 under QEMU', { timeout: 10 * 60_000 }, () => {
     const map = findMarkers(EXAMPLE_DIR, 'map hangs here');
     assert.equal(map.length, 1, 'one "kcrumb-test: map hangs here" marker');
     assert.equal(map[0].file, 'dm-remap-target.c');
+    const held = findMarkers(EXAMPLE_DIR, 'holds the lock here');
+    assert.equal(held.length, 1, 'one "kcrumb-test: holds the lock here" marker');
+    assert.match(held[0].text, /spin_until_cond/, 'a spin on one statement: a loop body would print a breadcrumb per pass');
   });
 
   it('builds against the headers with -Werror -Wdeclaration-after-statement', async (t) => {

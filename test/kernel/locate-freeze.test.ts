@@ -35,6 +35,8 @@ function instrumentedModule(t: TestContext): Promise<PreparedModule> {
 interface LocateJson {
   status: string;
   last: { file: string; line: number; column: number; function: string; cpu?: number; statement: string };
+  root: { reason: string; cpu: number; file: string; line: number; function: string; lock: { name: string } | null } | null;
+  waiting: { cpu: number; lock: string; function: string; heldBy: { cpu: number; file: string; line: number }[] }[];
   threads: { key: string; last: { file: string; line: number; function: string } }[];
   next: { file: string; line: number }[];
   lockups?: unknown[];
@@ -81,6 +83,32 @@ describe('kcrumb on examples/dm-remap under QEMU', { timeout: 15 * 60_000 }, () 
     assert.ok(cpu1, `a trail for CPU 1 among ${answer.threads.map((th) => th.key).join(', ')}`);
     assert.equal(`${cpu1.last.file}:${cpu1.last.line}`, `${marker.file}:${marker.line}`, 'where CPU 1 froze');
     assert.equal(`${answer.last.file}:${answer.last.line}`, `${marker.file}:${marker.line}`, 'the answer is the frozen CPU');
+  });
+
+  it('hang-locked: CPU 1 keeps the lock, CPU 0 freezes waiting for it; the root is CPU 1\'s line, the last breadcrumb CPU 0\'s', async (t) => {
+    if (!needQemu(t)) return;
+    const [holder] = findMarkers(EXAMPLE_DIR, 'holds the lock here');
+    // both CPUs spin with interrupts off and TCG has no PMU: nothing reports it, QEMU is killed at the timeout
+    const { run, code, answer, text } = await bootAndLocate(t, { scenario: 'hang-locked', hangSector: 2048, timeoutS: 40 });
+    const log = readFileSync(run.serialLogPath, 'latin1');
+    assert.match(log, /KCRUMB-WRITER-START/, 'CPU 0 started writing after CPU 1 took the lock');
+    assert.doesNotMatch(log, /KCRUMB-NOT-HUNG|Kernel panic/, 'both CPUs froze before anything could report it');
+    assert.equal(run.exitedBy, 'timeout');
+    assert.equal(code, 0);
+    assert.equal(answer.last.cpu, 0, 'the last breadcrumb of all is the waiting CPU\'s');
+    assert.equal(answer.last.function, 'remap_map');
+    assert.match(answer.last.statement, /^spin_lock_irqsave\(&rc->lock, flags\);/);
+    assert.ok(answer.root, 'a root');
+    assert.equal(answer.root.reason, 'holds-lock-waited-by');
+    assert.equal(answer.root.cpu, 1);
+    assert.equal(`${answer.root.file}:${answer.root.line}`, `${holder.file}:${holder.line}`, 'the root is the holder\'s marked line');
+    assert.equal(answer.root.function, 'remap_hold_lock');
+    assert.equal(answer.root.lock?.name, 'rc->lock');
+    const waiter = answer.waiting.find((w) => w.cpu === 0);
+    assert.ok(waiter, 'CPU 0 is listed as waiting');
+    assert.equal(waiter.lock, 'rc->lock');
+    assert.deepEqual(waiter.heldBy.map((h) => h.cpu), [1]);
+    assert.match(text.split('\n')[0], new RegExp(`^${holder.file}:${holder.line}:\\d+: note: root of the freeze`));
   });
 
   it('strip gives back the example byte for byte', async (t) => {

@@ -151,7 +151,12 @@ export function buildInitramfs(ko: string, out: string, env: QemuEnv): void {
   writeCpio(out, unique);
 }
 
-export type ScenarioName = 'remove' | 'map-hang';
+/**
+ * remove: dmsetup remove with remaps (the teardown double lock); map-hang: CPU 1 spins in remap_map with
+ * the lock held; hang-locked: CPU 1 keeps the lock in remap_hold_lock and CPU 0 freezes waiting for it in
+ * remap_map (nothing can report it: QEMU runs until the timeout kills it).
+ */
+export type ScenarioName = 'remove' | 'map-hang' | 'hang-locked';
 
 export interface ScenarioOptions {
   /** Folder holding the built module (one .ko). */
@@ -161,7 +166,7 @@ export interface ScenarioOptions {
   fixed?: boolean;
   /** Sectors remapped before `dmsetup remove` (default [1000]; [] for none). */
   remaps?: number[];
-  /** Sector whose block map-hang freezes on (default 2048). */
+  /** Sector whose block map-hang and hang-locked freeze on (default 2048). */
   hangSector?: number;
   smp?: number;
   /** Host-side limit; QEMU is killed by its PID after it (default 90 s). */

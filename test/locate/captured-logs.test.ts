@@ -1,7 +1,8 @@
 /**
  * Real serial logs of examples/dm-remap freezing on Debian's 6.1 kernel under QEMU
  * (examples/dm-remap/captured/), read as captured and rewritten into every log format kcrumb reads: the
- * answer must be the line the example marks as the one that hangs, each time. The manifest is made here,
+ * root must be the line the example marks as the cause, for the right reason, and `last` the last
+ * breadcrumb printed, each time. The manifest is made here,
  * by instrumenting the example exactly as the captured run did (same files, level and tag).
  */
 import assert from 'node:assert/strict';
@@ -45,23 +46,40 @@ describe('captured QEMU logs of examples/dm-remap, in every format', async () =>
     sources.map((path) => ({ path, text: readFileSync(join(EXAMPLE, path), 'latin1') })),
     { level: 'every-line', tag: 'kdem', root: EXAMPLE, template: parseTemplate(readFileSync(join(REPO, 'templates', 'printk.tmpl'), 'utf8'), 'printk') },
   );
+  // root: the line the example marks as the cause, and why; last: the last breadcrumb printed
   const cases = [
-    { log: 'remove-one-remap.serial.log', expected: marker('hangs here'), fn: 'remap_entry_flush' },
-    { log: 'map-hang.serial.log', expected: marker('map hangs here'), fn: 'remap_map' },
+    { log: 'remove-one-remap.serial.log', last: marker('hangs here'), fn: 'remap_entry_flush', root: marker('hangs here'), reason: 'self-deadlock' },
+    { log: 'map-hang.serial.log', last: marker('map hangs here'), fn: 'remap_map', root: marker('map hangs here'), reason: 'stopped-first' },
+    // CPU 1 keeps rc->lock in remap_hold_lock; CPU 0's remap_map waits for it and prints last
+    { log: 'hang-locked.serial.log', last: lineOf('dm-remap-target.c', 'remap_map', 'spin_lock_irqsave(&rc->lock, flags);'), fn: 'remap_map', root: marker('holds the lock here'), reason: 'holds-lock-waited-by' },
   ];
-  for (const { log, expected, fn } of cases) {
+  const place = (crumb: { file: number; line: number }) => `${manifest.files[crumb.file].path}:${crumb.line}`;
+  for (const { log, last, fn, root, reason } of cases) {
     const raw = readFileSync(join(CAPTURED, log), 'latin1');
     it(`${log} as captured`, () => {
       const answer = locateText(raw, [manifest]);
-      assert.equal(`${manifest.files[answer.last!.crumb.file].path}:${answer.last!.crumb.line}`, expected);
+      assert.equal(place(answer.last!.crumb), last);
       assert.equal(answer.last!.crumb.function, fn);
+      assert.equal(place(answer.root!.at.crumb), root);
+      assert.equal(answer.root!.reason, reason);
     });
     for (const format of FORMATS) {
       it(`${log} as ${format}`, () => {
         const answer = locateText(render(events(raw), format), [manifest]);
         assert.equal(answer.status, 'found');
-        assert.equal(`${manifest.files[answer.last!.crumb.file].path}:${answer.last!.crumb.line}`, expected);
+        assert.equal(place(answer.last!.crumb), last);
+        assert.equal(place(answer.root!.at.crumb), root);
+        assert.equal(answer.root!.reason, reason);
       });
     }
   }
 });
+
+/** file:line of the first line of `fn` in the example's `file` whose text is `statement` (trimmed). */
+function lineOf(file: string, fn: string, statement: string): string {
+  const lines = readFileSync(join(EXAMPLE, file), 'utf8').split('\n');
+  const start = lines.findIndex((line) => new RegExp(`^static \\w+ ${fn}\\(`).test(line));
+  const at = lines.findIndex((line, i) => i > start && line.trim() === statement);
+  if (start < 0 || at < 0) throw new Error(`no "${statement}" in ${fn}() of ${file}`);
+  return `${file}:${at + 1}`;
+}

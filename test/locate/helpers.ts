@@ -9,6 +9,7 @@ import { instrumentSources } from '../../src/instrument/instrument.js';
 import { parseTemplate } from '../../src/instrument/template.js';
 import type { Manifest } from '../../src/manifest/schema.js';
 import { LogAnalyzer } from '../../src/locate/analyze.js';
+import { LockCatalog } from '../../src/locate/locks.js';
 import { locateFreeze, type Answer } from '../../src/locate/locate.js';
 import { CrumbResolver } from '../../src/locate/resolve.js';
 
@@ -45,6 +46,30 @@ export function demo(tag = 'kq7x', root = '/src/linux'): Promise<Demo> {
       return { manifest: result.manifest, original, instrumented: result.outputs[0].text };
     })();
     demos.set(key, made);
+  }
+  return made;
+}
+
+const fixtures = new Map<string, Promise<Demo>>();
+
+/** fixtures/<name> instrumented at every-line level as drivers/md/<name>, like demo(). */
+export function instrumentedFixture(name: string, tag = 'kq7x'): Promise<Demo> {
+  const key = `${name}:${tag}`;
+  let made = fixtures.get(key);
+  if (!made) {
+    made = (async () => {
+      const original = readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'latin1');
+      const template = parseTemplate(readFileSync(TEMPLATE, 'utf8'), 'printk');
+      const result = await instrumentSources([{ path: `drivers/md/${name}`, text: original }], {
+        level: 'every-line',
+        template,
+        tag,
+        root: '/src/linux',
+        now: new Date('2026-01-01T00:00:00Z'),
+      });
+      return { manifest: result.manifest, original, instrumented: result.outputs[0].text };
+    })();
+    fixtures.set(key, made);
   }
   return made;
 }
@@ -278,10 +303,15 @@ export function softLockup(cpu: number, t: number, pid: number, fn = 'demo_presu
   return lines.map((text, i) => ({ text, time: t + i * 0.000001, cpu, task: i === 0 ? undefined : pid, level: i === 0 ? 0 : 4 }));
 }
 
-/** The whole pure pipeline over a log string, fed in chunks of `chunk` characters. */
-export function locateText(log: string, manifests: Manifest[], options: { trail?: number; chunk?: number } = {}): Answer {
+/**
+ * The whole pure pipeline over a log string, fed in chunks of `chunk` characters. `sources[m][f]` is the
+ * text of file f of manifest m, for the lock analysis to read types from (none: statements only).
+ */
+export function locateText(log: string, manifests: Manifest[], options: { trail?: number; chunk?: number; sources?: string[][] } = {}): Answer {
   const resolver = new CrumbResolver(manifests);
-  const analyzer = new LogAnalyzer({ resolver, trail: options.trail ?? 10, firstLineNumber: 1 });
+  const sources = options.sources;
+  const locks = new LockCatalog(manifests, sources ? (m, f) => sources[m]?.[f] : undefined);
+  const analyzer = new LogAnalyzer({ resolver, trail: options.trail ?? 10, firstLineNumber: 1, locks });
   const chunk = options.chunk ?? 65536;
   for (let i = 0; i < log.length; i += chunk) analyzer.push(log.slice(i, i + chunk));
   return locateFreeze({ analysis: analyzer.end(), resolver, fromStart: true, toEnd: true });

@@ -5,6 +5,7 @@ import { KcrumbError } from '../../errors.js';
 import { LogAnalyzer, type LogAnalysis } from '../../locate/analyze.js';
 import { annotateLine } from '../../locate/annotate.js';
 import { locateFreeze, type Answer } from '../../locate/locate.js';
+import { LockCatalog, type SourceOf } from '../../locate/locks.js';
 import { formatJson, formatLcov, formatText, type ReportPaths, type SourceWindow } from '../../locate/report.js';
 import { CrumbResolver } from '../../locate/resolve.js';
 import { TailScanner } from '../../locate/tail-scan.js';
@@ -81,7 +82,8 @@ async function runLocateFreeze(ctx: CommandContext, log: string, flags: LocateFl
   const paths = reportPaths(ctx.cwd, manifests);
   if (flags.annotate) return annotate(ctx, log, resolver, paths);
 
-  const { analysis, fromStart, toEnd } = await analyzeLog(ctx, log, resolver, flags.trail);
+  const locks = new LockCatalog(manifests, unchangedSource(manifests));
+  const { analysis, fromStart, toEnd } = await analyzeLog(ctx, log, resolver, flags.trail, DEFAULT_LIMITS, locks);
   if (analysis.textLines === 0 && !analysis.boot) {
     throw new KcrumbError('input', `${log}: ${analysis.bytes === 0 ? 'is empty' : 'has no text lines: not a kernel log'}`);
   }
@@ -92,7 +94,8 @@ async function runLocateFreeze(ctx: CommandContext, log: string, flags: LocateFl
   if (flags.json) {
     ctx.output.out(JSON.stringify(formatJson(answer, paths), null, 2));
   } else {
-    const source = answer.last ? sourceWindow(manifests[answer.last.manifest], answer.last.crumb.file, answer.last.crumb.line, flags.context) : undefined;
+    const shown = answer.root?.at ?? answer.last;
+    const source = shown ? sourceWindow(manifests[shown.manifest], shown.crumb.file, shown.crumb.line, flags.context) : undefined;
     const lines = formatText(answer, { paths, source });
     if (answer.status === 'found') ctx.output.out(lines.join('\n'));
     else ctx.output.err(lines.join('\n'));
@@ -111,9 +114,10 @@ export async function analyzeLog(
   resolver: CrumbResolver,
   trail: number,
   limits: ReadLimits = DEFAULT_LIMITS,
+  locks?: LockCatalog,
 ): Promise<{ analysis: LogAnalysis; fromStart: boolean; toEnd: boolean }> {
   if (log === '-') {
-    const analyzer = new LogAnalyzer({ resolver, trail, firstLineNumber: 1 });
+    const analyzer = new LogAnalyzer({ resolver, trail, firstLineNumber: 1, locks });
     for await (const chunk of ctx.stdin) analyzer.push(latin1(chunk));
     return { analysis: analyzer.end(), fromStart: true, toEnd: true };
   }
@@ -122,7 +126,7 @@ export async function analyzeLog(
   const fd = openSync(path, 'r');
   try {
     if (size <= limits.wholeFileBytes) {
-      const analyzer = new LogAnalyzer({ resolver, trail, firstLineNumber: 1 });
+      const analyzer = new LogAnalyzer({ resolver, trail, firstLineNumber: 1, locks });
       readForward(fd, 0, size, limits.chunkBytes, (text) => analyzer.push(text));
       return { analysis: analyzer.end(), fromStart: true, toEnd: true };
     }
@@ -140,7 +144,7 @@ export async function analyzeLog(
     const scan = scanner.result();
     const from = scan.lastCrumbEnd === undefined ? Math.max(0, size - limits.tailBytes) : scan.regionStart;
     const to = scan.lastCrumbEnd === undefined ? size : Math.min(size, scan.lastCrumbEnd + limits.tailBytes);
-    const analyzer = new LogAnalyzer({ resolver, trail, startOffset: from, firstLineNumber: from === 0 ? 1 : undefined });
+    const analyzer = new LogAnalyzer({ resolver, trail, startOffset: from, firstLineNumber: from === 0 ? 1 : undefined, locks });
     readForward(fd, from, to, limits.chunkBytes, (text) => analyzer.push(text));
     const analysis = analyzer.end();
     // tags the backward scan saw outside the forward region still deserve their warning
@@ -262,6 +266,20 @@ function sourceWarnings(answer: Answer, manifests: Manifest[]): string[] {
     }
   }
   return warnings;
+}
+
+/** The instrumented files as they are, for the lock analysis to read declarations; none that changed since (lines would be off). */
+function unchangedSource(manifests: Manifest[]): SourceOf {
+  return (m, f) => {
+    const file = manifests[m].files[f];
+    try {
+      const text = readFileSync(resolve(manifests[m].root, file.path), 'latin1');
+      const hash = sha256(text);
+      return hash === file.originalSha256 || hash === file.instrumentedSha256 ? text : undefined;
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 function sourceWindow(manifest: Manifest, file: number, line: number, context: number): SourceWindow | undefined {
