@@ -186,7 +186,7 @@ function summary(result: InstrumentResult, manifestPath: string | null) {
   };
 }
 
-function loadTemplate(cwd: string, nameOrPath: string): Template {
+export function loadTemplate(cwd: string, nameOrPath: string): Template {
   const builtin = (BUILTIN_TEMPLATES as readonly string[]).includes(nameOrPath);
   const path = builtin ? join(PACKAGE_ROOT, 'templates', `${nameOrPath}.tmpl`) : resolve(cwd, nameOrPath);
   let text: string;
