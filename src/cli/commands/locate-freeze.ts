@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { KcrumbError } from '../../errors.js';
 import { LogAnalyzer, type LogAnalysis } from '../../locate/analyze.js';
 import { annotateLine } from '../../locate/annotate.js';
+import { HISTORY } from '../../locate/cycle.js';
 import { locateFreeze, type Answer } from '../../locate/locate.js';
 import { formatJson, formatLcov, formatText, type ReportPaths, type SourceWindow } from '../../locate/report.js';
 import { CrumbResolver } from '../../locate/resolve.js';
@@ -126,7 +127,8 @@ export async function analyzeLog(
       readForward(fd, 0, size, limits.chunkBytes, (text) => analyzer.push(text));
       return { analysis: analyzer.end(), fromStart: true, toEnd: true };
     }
-    const scanner = new TailScanner({ isOurs: (tag) => resolver.knowsTag(tag), trail });
+    // back far enough for each thread's cycle history too, not only the trail shown
+    const scanner = new TailScanner({ isOurs: (tag) => resolver.knowsTag(tag), trail: Math.max(trail, HISTORY) });
     let step = limits.chunkBytes;
     for (let end = size; end > 0; end -= step, step = Math.min(step * 2, limits.maxChunkBytes ?? step)) {
       const start = Math.max(0, end - step);
