@@ -8,7 +8,7 @@ import { CrumbResolver } from '../../locate/resolve.js';
 import { serializeManifest } from '../../manifest/parse.js';
 import { planZoom } from '../../zoom/targets.js';
 import type { CommandContext } from '../context.js';
-import { EXIT_OK } from '../exit-codes.js';
+import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
 import { loadManifests, manifestFilePath } from '../manifest-store.js';
 import { paint } from '../output.js';
 import { displayPath, writeFilesAtomically } from '../source-files.js';
@@ -72,6 +72,11 @@ async function runZoom(ctx: CommandContext, log: string, flags: ZoomFlags): Prom
   const resolver = new CrumbResolver(manifests);
   const { analysis, fromStart, toEnd } = await analyzeLog(ctx, log, resolver, ZOOM_TRAIL);
   const answer = locateFreeze({ analysis, resolver, fromStart, toEnd });
+  if (answer.status === 'none') {
+    output.err('kcrumb: no breadcrumb of ours in the log: nothing to zoom into');
+    if (answer.hint) output.err(`kcrumb: hint: ${answer.hint}`);
+    return EXIT_NO;
+  }
   const plan = planZoom(answer, manifests);
   const coarse = manifests[plan.manifest];
   const tag = flags.tag ?? freshTag(manifests.map((m) => m.tag));
