@@ -8,6 +8,7 @@ import { registerInstrument } from './commands/instrument.js';
 import { registerStrip } from './commands/strip.js';
 import { registerLocateFreeze } from './commands/locate-freeze.js';
 import { registerZoom } from './commands/zoom.js';
+import { registerDoctor } from './commands/doctor.js';
 
 /** Runs kcrumb with `argv` (without node and script), returns the exit code. Tests call this in-process. */
 export async function main(argv: string[], output: Output = processOutput(), cwd = process.cwd()): Promise<number> {
@@ -22,6 +23,7 @@ export async function main(argv: string[], output: Output = processOutput(), cwd
   registerStrip(program, ctx);
   registerLocateFreeze(program, ctx);
   registerZoom(program, ctx);
+  registerDoctor(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;
