@@ -15,7 +15,7 @@ import type { CommandContext } from '../context.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
 import { loadManifests, type StoredManifest } from '../manifest-store.js';
 
-interface LocateFlags {
+export interface LocateFlags {
   manifest?: string;
   trail: number;
   context: number;
@@ -71,7 +71,8 @@ Examples:
     });
 }
 
-async function runLocateFreeze(ctx: CommandContext, log: string, flags: LocateFlags): Promise<number> {
+/** The whole of `kcrumb locate-freeze LOG`: prints the answer, returns the exit code (watch calls it too). */
+export async function runLocateFreeze(ctx: CommandContext, log: string, flags: LocateFlags): Promise<number> {
   const stored = loadManifests(ctx.cwd, flags.manifest);
   if (stored.length === 0) {
     throw new KcrumbError('manifest', `no manifest in ${resolve(ctx.cwd, '.kcrumb')}`, 'run in the directory where kcrumb instrument ran, or pass --manifest FILE|DIR');
