@@ -134,6 +134,27 @@ describe('kcrumb watch', { timeout: 60_000 }, async () => {
     assert.equal(JSON.parse(run.stdout).last.id, 10);
   });
 
+  it('--keep answers each freeze and goes on; Ctrl-C ends it', async () => {
+    const log = join(root, 'keep.log');
+    const steps: Step[] = [
+      { append: line(0, 'Linux version 6.1.0-18-amd64') },
+      { append: line(1, 'kq7x#5@0') },
+      { append: line(1.1, 'kq7x#6@0') },
+      ...Array.from({ length: 15 }, () => ({ append: '' })), // 600 ms of silence: the first answer
+      { append: line(0, 'Linux version 6.1.0-18-amd64') },
+      { append: line(1, 'kq7x#13@1') },
+    ];
+    const running = runCli(['watch', '--keep', '-q', '0.3', '--poll', '20', '--json', 'keep.log'], root);
+    await writer(steps, { file: log });
+    await new Promise((done) => setTimeout(done, 1500));
+    process.emit('SIGINT');
+    const run = await running;
+    assert.equal(run.code, 0, run.stderr);
+    const answers = run.stdout.split(/\n(?=\{)/).map((text) => JSON.parse(text));
+    assert.deepEqual(answers.map((a) => a.last.id), [6, 13], 'one answer per freeze');
+    assert.equal((run.stderr.match(/after breadcrumbs were flowing; the answer/g) ?? []).length, 2);
+  });
+
   it('bad use: one-line errors, exit 2', async () => {
     for (const [args, message] of [
       [['watch'], /give a FILE or --udp PORT/],

@@ -7,7 +7,7 @@ import { KcrumbError } from '../../errors.js';
 import { CrumbResolver } from '../../locate/resolve.js';
 import { LiveCrumbs, QuietClock, statusLines } from '../../watch/live.js';
 import type { CommandContext } from '../context.js';
-import { EXIT_OK } from '../exit-codes.js';
+import { EXIT_NO } from '../exit-codes.js';
 import { loadManifests } from '../manifest-store.js';
 import { paint } from '../output.js';
 import { displayPath } from '../source-files.js';
@@ -108,7 +108,7 @@ async function runWatch(ctx: CommandContext, file: string | undefined, flags: Wa
   startedWith = false;
 
   return new Promise<number>((done) => {
-    let result = EXIT_OK;
+    let result = EXIT_NO; // until an answer: interrupted before any breadcrumb means none
     let busy = false;
     const finish = () => {
       clearInterval(timer);
@@ -129,7 +129,8 @@ async function runWatch(ctx: CommandContext, file: string | undefined, flags: Wa
       if (busy) return;
       busy = true;
       void (async () => {
-        if (live.total > 0) await answer('interrupted').catch(() => {});
+        // breadcrumbs not answered yet (an answer already given disarmed the clock)
+        if (clock.isArmed) await answer('interrupted').catch(() => {});
         finish();
       })();
     };
