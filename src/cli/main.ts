@@ -7,6 +7,9 @@ import { processOutput, type Output } from './output.js';
 import { registerInstrument } from './commands/instrument.js';
 import { registerStrip } from './commands/strip.js';
 import { registerLocateFreeze } from './commands/locate-freeze.js';
+import { registerZoom } from './commands/zoom.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerWatch } from './commands/watch.js';
 
 /** Runs kcrumb with `argv` (without node and script), returns the exit code. Tests call this in-process. */
 export async function main(argv: string[], output: Output = processOutput(), cwd = process.cwd()): Promise<number> {
@@ -20,6 +23,9 @@ export async function main(argv: string[], output: Output = processOutput(), cwd
   registerInstrument(program, ctx);
   registerStrip(program, ctx);
   registerLocateFreeze(program, ctx);
+  registerZoom(program, ctx);
+  registerWatch(program, ctx);
+  registerDoctor(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;

@@ -5,6 +5,7 @@
 import type { Manifest, ManifestCrumb } from '../manifest/schema.js';
 import { reachesByCalls, successorsOf } from '../manifest/successors.js';
 import type { Boot, LogAnalysis } from './analyze.js';
+import { cycleOf, type CycleReport } from './livelock.js';
 import { topInstrumentedFrame, type Frame, type LockupReport } from './lockup.js';
 import type { CrumbResolver } from './resolve.js';
 import type { HeldLock } from './locks.js';
@@ -67,6 +68,10 @@ export interface Answer {
   /** The answer's thread first, then the others by their last breadcrumb, latest first. */
   threads: Thread[];
   next: NextCrumb[];
+  /** The answer's thread went round a cycle at the end: a livelock, or a stop inside a loop (see livelock). */
+  cycle?: CycleReport;
+  /** Cycles at the end of the other threads' histories, by thread key. */
+  otherCycles: Map<string, CycleReport>;
   boot?: BootSummary;
   lockups: LockupCheck[];
   warnings: string[];
@@ -83,7 +88,7 @@ export function locateFreeze(input: LocateInput): Answer {
   const warnings = tagWarnings(input);
   const boot = analysis.boot;
   if (!boot?.last) {
-    return { status: 'none', waits: [], held: new Map(), threads: [], next: [], lockups: [], warnings, hint: noneHint(input) };
+    return { status: 'none', waits: [], held: new Map(), threads: [], next: [], otherCycles: new Map(), lockups: [], warnings, hint: noneHint(input) };
   }
   const threads = boot.threads.list();
   const { last, choice } = chooseLast(boot, threads);
@@ -111,6 +116,13 @@ export function locateFreeze(input: LocateInput): Answer {
   if (resolver.manifests.some((m) => m.level !== 'every-line') && (waits.length > 0 || root.lock)) {
     warnings.push('lock analysis reads only statements with breadcrumbs: below --level every-line a lock taken or dropped without one is not seen');
   }
+  const cycles = new Map<string, CycleReport>();
+  for (const thread of ordered) {
+    const cycle = cycleOf(thread, resolver.manifests, quietUntil(boot, lastOf(thread)));
+    if (cycle) cycles.set(thread.key, cycle);
+  }
+  const cycle = cycles.get(answerThread.key);
+  cycles.delete(answerThread.key);
   return {
     status: 'found',
     root,
@@ -120,8 +132,10 @@ export function locateFreeze(input: LocateInput): Answer {
     choice,
     threads: ordered,
     next,
+    cycle,
+    otherCycles: cycles,
     boot: summarizeBoot(boot, input),
-    lockups: checkLockups(boot, last, instrumented, manifest),
+    lockups: checkLockups(boot, last, runningFunctions(boot, resolver), manifest),
     warnings,
   };
 }
@@ -164,6 +178,28 @@ function checkLockups(boot: Boot, last: Sighting, instrumented: ReadonlySet<stri
     checks.push({ report, frame, sameThread, verdict });
   }
   return checks.slice(-MAX_LOCKUPS);
+}
+
+/**
+ * Functions instrumented in the build that ran: those of the manifests whose breadcrumbs this boot
+ * printed. An older run's manifest left in .kcrumb/ (the coarse run before a zoom) must not make a
+ * backtrace frame look instrumented when that build is no longer the one running.
+ */
+function runningFunctions(boot: Boot, resolver: CrumbResolver): Set<string> {
+  const names = new Set<string>();
+  resolver.manifests.forEach((manifest, m) => {
+    if (boot.printed[m].some((n) => n > 0)) for (const fn of manifest.functions) names.add(fn.name);
+  });
+  return names;
+}
+
+/**
+ * Until when a thread's silence counts: the first hang report after its last breadcrumb (a watchdog that
+ * interrupts a livelock reports at once, a deadlock is reported seconds later), else the log's last time.
+ */
+function quietUntil(boot: Boot, last: Sighting): number | undefined {
+  const report = boot.lockups.reports.find((r) => r.offset > last.offset && r.time !== undefined);
+  return report?.time ?? boot.lastTime;
 }
 
 function summarizeBoot(boot: Boot, input: LocateInput): BootSummary {

@@ -25,6 +25,8 @@ export interface LockupReport {
   header: string;
   lineNumber?: number;
   offset: number;
+  /** Seconds since boot of the header line, when it has such a timestamp. */
+  time?: number;
   /** CPUs the report names as stuck (for an NMI backtrace: the CPU it is for). */
   cpus: number[];
   task?: string;
@@ -61,6 +63,7 @@ export class LockupParser {
     if (report) {
       report.lineNumber = lineNumber;
       report.offset = offset;
+      if (line.time !== undefined) report.time = line.time;
       this.reports.push(report);
       if (this.reports.length > MAX_REPORTS) this.reports.shift();
       this.open = report;

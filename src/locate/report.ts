@@ -4,6 +4,7 @@
  */
 import { INSERTED_SPAN } from '../breadcrumb.js';
 import type { Manifest, ManifestCrumb } from '../manifest/schema.js';
+import type { CycleReport, PlacedPoint } from './livelock.js';
 import type { Answer, LockupCheck } from './locate.js';
 import type { Boot } from './analyze.js';
 import { describeMatch, type HeldLock } from './locks.js';
@@ -38,27 +39,36 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
   }
   const where = (m: number, c: ManifestCrumb) => `${paths.display(m, c.file)}:${c.line}:${c.column}`;
   const root = answer.root;
-  const lastNote = `${where(last.manifest, last.crumb)}: note: last breadcrumb #${last.crumb.id} (${last.crumb.function})`;
-  const shown = root && root.at !== last ? root.at : last;
-  if (shown !== last) {
-    out.push(`${where(shown.manifest, shown.crumb)}: note: root of the freeze (${root!.reason}): #${shown.crumb.id} (${shown.crumb.function}): ${headline(root!, answer.waits)}`);
-  } else {
-    const tail = root && root.reason !== 'unknown' ? `; root (${root.reason}): ${headline(root, answer.waits)}` : '';
-    out.push(`${lastNote}: the freeze is at or after this statement${tail}`);
-  }
-  if (options.source) out.push(...sourceLines(options.source, shown.crumb.line));
-  out.push(`  in ${shown.crumb.function}(), ${shown.crumb.kind} breadcrumb, printed on ${describeThread(shown)}`);
-  out.push(`  ${logPlace(shown)}: ${shown.text}`);
-  if (root && (root.reason !== 'unknown' || answer.threads.length > 1)) {
-    out.push(`  root: ${root.reason}, confidence ${root.confidence}: ${root.why}`);
-    for (const check of root.checks) out.push(`  kernel: ${check}`);
-  }
-  if (shown !== last) {
-    const wait = answer.waits.find((w) => w.at === last);
-    const doing = wait ? `waits for ${wait.site.name}${holdersText(wait)}` : 'the last breadcrumb printed';
-    out.push(`${lastNote}: ${doing}`);
+  const cycle = answer.cycle;
+  if (cycle?.livelock) {
+    out.push(...livelockLines(cycle, where));
+    out.push(`${where(last.manifest, last.crumb)}: note: last breadcrumb printed #${last.crumb.id} (${last.crumb.function}), a point on that cycle`);
+    if (options.source) out.push(...sourceLines(options.source, last.crumb.line));
     out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, printed on ${describeThread(last)}`);
     out.push(`  ${logPlace(last)}: ${last.text}`);
+  } else {
+    const lastNote = `${where(last.manifest, last.crumb)}: note: last breadcrumb #${last.crumb.id} (${last.crumb.function})`;
+    const shown = root && root.at !== last ? root.at : last;
+    if (shown !== last) {
+      out.push(`${where(shown.manifest, shown.crumb)}: note: root of the freeze (${root!.reason}): #${shown.crumb.id} (${shown.crumb.function}): ${headline(root!, answer.waits)}`);
+    } else {
+      const tail = root && root.reason !== 'unknown' ? `; root (${root.reason}): ${headline(root, answer.waits)}` : '';
+      out.push(`${lastNote}: the freeze is at or after this statement${tail}`);
+    }
+    if (options.source) out.push(...sourceLines(options.source, shown.crumb.line));
+    out.push(`  in ${shown.crumb.function}(), ${shown.crumb.kind} breadcrumb, printed on ${describeThread(shown)}`);
+    out.push(`  ${logPlace(shown)}: ${shown.text}`);
+    if (root && (root.reason !== 'unknown' || answer.threads.length > 1)) {
+      out.push(`  root: ${root.reason}, confidence ${root.confidence}: ${root.why}`);
+      for (const check of root.checks) out.push(`  kernel: ${check}`);
+    }
+    if (shown !== last) {
+      const wait = answer.waits.find((w) => w.at === last);
+      const doing = wait ? `waits for ${wait.site.name}${holdersText(wait)}` : 'the last breadcrumb printed';
+      out.push(`${lastNote}: ${doing}`);
+      out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, printed on ${describeThread(last)}`);
+      out.push(`  ${logPlace(last)}: ${last.text}`);
+    }
   }
   if (answer.choice) out.push(`  chosen because ${answer.choice}`);
   const boot = answer.boot;
@@ -68,8 +78,18 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
     out.push(`  ${which} that starts at ${place}: ${boot.firstLine}`);
   }
 
+  if (cycle && !cycle.livelock) {
+    const ids = cycle.cycle.map((p) => `#${p.crumb.id}`).join(' ');
+    out.push(
+      `  it had gone round a ${cycle.shape} of ${cycle.cycle.length} breadcrumb(s) (${ids}) ${turns(cycle)}, then went quiet ` +
+        `${cycle.quietSeconds!.toFixed(1)} s before the hang was reported: it stopped on that pass, not a livelock`,
+    );
+  }
+
   out.push('');
-  if (answer.next.length === 0) {
+  if (cycle?.livelock) {
+    // what could print next is the cycle itself: nothing to add
+  } else if (answer.next.length === 0) {
     out.push(
       `Nothing in ${last.crumb.function}() prints after #${last.crumb.id} (${last.crumb.kind}): the freeze is in what runs next, ` +
         'in its caller after it returns or in code without breadcrumbs.',
@@ -106,7 +126,9 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
     const rootMark = root && root.reason !== 'unknown' && root.at === lastOne ? `  <- root (${root.reason})` : '';
     const holds = (answer.held.get(thread.key) ?? []).map((h) => `${h.site.name} since #${h.at.crumb.id}`);
     const holding = holds.length ? `, holds ${holds.join(', ')}` : '';
-    out.push(`  ${thread.key}: ${thread.count} breadcrumb(s), last #${lastOne.crumb.id} ${lastOne.crumb.function}()${holding}${rootMark}${mark}`);
+    const other = answer.otherCycles.get(thread.key);
+    const going = other ? `, ${other.livelock ? 'going round' : 'had gone round'} a ${other.shape} of ${other.cycle.length} breadcrumb(s) ${turns(other)}` : '';
+    out.push(`  ${thread.key}: ${thread.count} breadcrumb(s), last #${lastOne.crumb.id} ${lastOne.crumb.function}()${holding}${going}${rootMark}${mark}`);
     for (const s of thread.crumbs) {
       const time = s.time !== undefined ? `[${s.time.toFixed(6)}] ` : '';
       out.push(`    ${time}#${s.crumb.id} ${where(s.manifest, s.crumb)} ${s.crumb.function}: ${s.crumb.statement}`);
@@ -148,6 +170,31 @@ function holdersText(wait: LockWait): string {
   if (wait.holders.length === 0) return ', which no trail shows held';
   if (others.length === 0) return ', which it holds itself';
   return ` held by ${others.map((h) => describeThread(h.held.at)).join(', ')}`;
+}
+
+function turns(cycle: CycleReport): string {
+  return `${cycle.repeats} time(s)${cycle.partial ? ` and ${cycle.partial} breadcrumb(s) into another turn` : ''}`;
+}
+
+/** The livelock headline (gcc form, at the cycle's first line), one turn of the cycle, and where it began. */
+function livelockLines(cycle: CycleReport, where: (m: number, c: ManifestCrumb) => string): string[] {
+  const first = cycle.cycle[0];
+  const kind = cycle.shape === 'recursion' ? 'a recursion that never returns' : 'a loop that never ends';
+  const still =
+    cycle.stillGoing === undefined ? 'the log has no timestamps to tell whether it stopped on its last turn' : 'and was still going round when the hang was reported';
+  const out = [
+    `${where(first.manifest, first.crumb)}: note: livelock on ${cycle.thread}: it went round a cycle of ${cycle.cycle.length} breadcrumb(s) ${turns(cycle)}, ${still} (${kind})`,
+    '  one turn of the cycle, in the order it ran:',
+  ];
+  for (const p of cycle.cycle) out.push(`${where(p.manifest, p.crumb)}: note: #${p.crumb.id} (${p.crumb.function}, ${p.crumb.kind}): ${p.crumb.statement}`);
+  const at = (p: PlacedPoint) => (p.lineNumber !== undefined ? `log line ${p.lineNumber}` : `log byte ${p.offset}`);
+  if (cycle.before) {
+    const b = cycle.before;
+    out.push(`  entered at #${cycle.entered.crumb.id} (${at(cycle.entered)}), right after #${b.crumb.id} ${where(b.manifest, b.crumb)} ${b.crumb.function}: ${b.crumb.statement}`);
+  } else {
+    out.push(`  entered before the ${cycle.repeats * cycle.cycle.length + cycle.partial} breadcrumbs of this thread kept for cycle detection (first kept: ${at(cycle.entered)})`);
+  }
+  return out;
 }
 
 function sourceLines(source: SourceWindow, mark: number): string[] {
@@ -225,6 +272,18 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
     cycle: r.cycle ?? null,
     checks: r.checks,
   });
+  const placed = (p: PlacedPoint) => ({ ...crumb(p.manifest, p.crumb), time: p.time ?? null, logLineNumber: p.lineNumber ?? null, logOffset: p.offset });
+  const cycleJson = (c: CycleReport) => ({
+    thread: c.thread,
+    shape: c.shape,
+    cycle: c.cycle.map((p) => crumb(p.manifest, p.crumb)),
+    repeats: c.repeats,
+    partial: c.partial,
+    entered: placed(c.entered),
+    before: c.before ? placed(c.before) : null,
+    stillGoing: c.stillGoing ?? null,
+    quietSeconds: c.quietSeconds ?? null,
+  });
   return {
     status: answer.status,
     root: answer.root ? root(answer.root) : null,
@@ -245,8 +304,11 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
       holds: (answer.held.get(t.key) ?? []).map(held),
       last: sighting(t.crumbs[t.crumbs.length - 1]),
       trail: t.crumbs.slice(0, -1).map(sighting),
+      cycle: ((c) => (c ? cycleJson(c) : null))(t.key === answer.last?.thread ? answer.cycle : answer.otherCycles.get(t.key)),
     })),
     next: answer.next.map((n) => ({ ...crumb(n.manifest, n.crumb), printed: n.printed })),
+    livelock: answer.cycle?.livelock ? cycleJson(answer.cycle) : null,
+    cycle: answer.cycle ? cycleJson(answer.cycle) : null,
     boot: answer.boot ?? null,
     lockups: answer.lockups.map((c) => ({
       kind: c.report.kind,

@@ -4,6 +4,7 @@
  * Kept as data of their own because a lock freeze needs all of them, not only the last line of the log.
  */
 import type { ManifestCrumb } from '../manifest/schema.js';
+import { CrumbHistory, historyKey } from './cycle.js';
 
 /** One breadcrumb line of the log, resolved to its manifest entry. */
 export interface Sighting {
@@ -31,6 +32,8 @@ export interface Thread {
   crumbs: Sighting[];
   /** How many breadcrumbs this thread printed in the part of the log read. */
   count: number;
+  /** A longer history of ids only, to spot a cycle (see cycle.ts). */
+  history: CrumbHistory;
 }
 
 /** Caller ids name tasks across CPUs; without them the breadcrumb's CPU is the only thread there is. */
@@ -47,11 +50,13 @@ export class ThreadTrails {
   add(sighting: Sighting): void {
     let thread = this.threads.get(sighting.thread);
     if (!thread) {
-      thread = { key: sighting.thread, crumbs: [], count: 0 };
+      thread = { key: sighting.thread, crumbs: [], count: 0, history: new CrumbHistory() };
       this.threads.set(sighting.thread, thread);
     }
     thread.count++;
     thread.crumbs.push(sighting);
+    const { offset, lineNumber, time } = sighting;
+    thread.history.push({ key: historyKey(sighting.manifest, sighting.crumb.id), offset, lineNumber, time });
     if (thread.crumbs.length > this.keep) thread.crumbs.shift();
   }
 

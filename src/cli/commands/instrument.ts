@@ -204,7 +204,7 @@ function crumbCount(result: InstrumentResult): number {
   return result.selected.reduce((n, s) => n + s.crumbs, 0);
 }
 
-function loadTemplate(cwd: string, nameOrPath: string): Template {
+export function loadTemplate(cwd: string, nameOrPath: string): Template {
   const builtin = (BUILTIN_TEMPLATES as readonly string[]).includes(nameOrPath);
   const path = builtin ? join(PACKAGE_ROOT, 'templates', `${nameOrPath}.tmpl`) : resolve(cwd, nameOrPath);
   let text: string;

@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { KcrumbError } from '../../errors.js';
 import { LogAnalyzer, type LogAnalysis } from '../../locate/analyze.js';
 import { annotateLine } from '../../locate/annotate.js';
+import { HISTORY } from '../../locate/cycle.js';
 import { locateFreeze, type Answer } from '../../locate/locate.js';
 import { LockCatalog, type SourceOf } from '../../locate/locks.js';
 import { formatJson, formatLcov, formatText, type ReportPaths, type SourceWindow } from '../../locate/report.js';
@@ -15,7 +16,7 @@ import type { CommandContext } from '../context.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
 import { loadManifests, type StoredManifest } from '../manifest-store.js';
 
-interface LocateFlags {
+export interface LocateFlags {
   manifest?: string;
   trail: number;
   context: number;
@@ -71,7 +72,8 @@ Examples:
     });
 }
 
-async function runLocateFreeze(ctx: CommandContext, log: string, flags: LocateFlags): Promise<number> {
+/** The whole of `kcrumb locate-freeze LOG`: prints the answer, returns the exit code (watch calls it too). */
+export async function runLocateFreeze(ctx: CommandContext, log: string, flags: LocateFlags): Promise<number> {
   const stored = loadManifests(ctx.cwd, flags.manifest);
   if (stored.length === 0) {
     throw new KcrumbError('manifest', `no manifest in ${resolve(ctx.cwd, '.kcrumb')}`, 'run in the directory where kcrumb instrument ran, or pass --manifest FILE|DIR');
@@ -130,7 +132,8 @@ export async function analyzeLog(
       readForward(fd, 0, size, limits.chunkBytes, (text) => analyzer.push(text));
       return { analysis: analyzer.end(), fromStart: true, toEnd: true };
     }
-    const scanner = new TailScanner({ isOurs: (tag) => resolver.knowsTag(tag), trail });
+    // back far enough for each thread's cycle history too, not only the trail shown
+    const scanner = new TailScanner({ isOurs: (tag) => resolver.knowsTag(tag), trail: Math.max(trail, HISTORY) });
     let step = limits.chunkBytes;
     for (let end = size; end > 0; end -= step, step = Math.min(step * 2, limits.maxChunkBytes ?? step)) {
       const start = Math.max(0, end - step);
@@ -259,7 +262,11 @@ function sourceWarnings(answer: Answer, manifests: Manifest[]): string[] {
       warnings.push(`${absolute}: cannot read it to check it against manifest ${manifests[m].tag}; no source shown`);
       continue;
     }
-    if (hash !== file.originalSha256 && hash !== file.instrumentedSha256) {
+    // kcrumb never moves a line, so the file as any known run left it (a zoom, say) keeps the numbers
+    const known = manifests.some((other) =>
+      other.files.some((f) => (f.originalSha256 === hash || f.instrumentedSha256 === hash) && resolve(other.root, f.path) === absolute),
+    );
+    if (!known) {
       warnings.push(
         `${file.path} changed since kcrumb instrument (its sha256 matches neither the original nor the instrumented file): line numbers may be off`,
       );

@@ -1,0 +1,82 @@
+/**
+ * The text half of `kcrumb zoom`: take the files of a coarse run as they are now, check each is exactly
+ * what that run wrote (or already stripped back to the original), strip them, and instrument only the
+ * chosen functions at every line under a new tag.
+ */
+import { KcrumbError } from '../errors.js';
+import { instrumentSources, type InstrumentResult, type SourceFile } from '../instrument/instrument.js';
+import type { Template } from '../instrument/template.js';
+import { sha256 } from '../manifest/hash.js';
+import type { Manifest } from '../manifest/schema.js';
+import { hasBreadcrumbs, stripBreadcrumbs } from '../strip/strip.js';
+import type { ZoomTarget } from './targets.js';
+
+export interface RezoomInput {
+  /** The coarse run's manifest. */
+  manifest: Manifest;
+  /** Current text of each of its files, in manifest order (paths as in the manifest). */
+  texts: string[];
+  targets: ZoomTarget[];
+  template: Template;
+  tag: string;
+  /** The tag of another known run whose instrumented file has this hash (a zoom done already, say). */
+  writtenBy?: (hash: string) => string | undefined;
+  now?: Date;
+}
+
+export interface RezoomResult {
+  /** Every file of the coarse run, stripped, with the new breadcrumbs where a target lives. */
+  files: SourceFile[];
+  /** The new run. */
+  result: InstrumentResult;
+  /** Targets that got no breadcrumb (not found, or skipped as unsafe), with why. */
+  missed: string[];
+}
+
+export async function rezoom(input: RezoomInput): Promise<RezoomResult> {
+  const { manifest } = input;
+  const stripped = manifest.files.map((file, i) => {
+    const text = input.texts[i];
+    const hash = sha256(text);
+    if (hash === file.originalSha256 && !hasBreadcrumbs(text)) return { path: file.path, text };
+    const other = hash === file.instrumentedSha256 ? undefined : input.writtenBy?.(hash);
+    if (other) {
+      throw new KcrumbError(
+        'input',
+        `${file.path} now holds the breadcrumbs of run ${other}, not of ${manifest.tag} (zoomed already?)`,
+        `build and reproduce with run ${other}, then: kcrumb locate-freeze LOG`,
+      );
+    }
+    if (hash !== file.instrumentedSha256) {
+      throw new KcrumbError(
+        'input',
+        `${file.path} changed since kcrumb instrument wrote it (tag ${manifest.tag}): its line numbers no longer match the log`,
+        `strip it (kcrumb strip ${file.path}), instrument again, reproduce, then zoom`,
+      );
+    }
+    const out = stripBreadcrumbs(text, file.path).text;
+    if (sha256(out) !== file.originalSha256) throw new Error(`${file.path}: stripping did not give back the original`);
+    return { path: file.path, text: out };
+  });
+  const result = await instrumentSources(stripped, {
+    level: 'every-line',
+    functions: input.targets.map((t) => t.name),
+    template: input.template,
+    tag: input.tag,
+    root: manifest.root,
+    now: input.now,
+  });
+  const reasons = new Map(input.targets.map((t) => [t.name, `zoom from ${manifest.tag}: ${t.reason}`]));
+  for (const fn of result.manifest.functions) fn.reason = reasons.get(fn.name) ?? fn.reason;
+  for (const s of result.selected) s.reason = reasons.get(s.name) ?? s.reason;
+  const got = new Set(result.selected.filter((s) => s.crumbs > 0).map((s) => s.name));
+  const missed = input.targets
+    .filter((t) => !got.has(t.name))
+    .map((t) => {
+      const skip = result.skipped.find((s) => s.name === t.name);
+      return skip ? `${t.name}: skipped: ${skip.reason}` : `${t.name}: not defined in the run's files`;
+    });
+  const outputs = new Map(result.outputs.map((o) => [o.path, o.text]));
+  const files = stripped.map((f) => ({ path: f.path, text: outputs.get(f.path) ?? f.text }));
+  return { files, result, missed };
+}
