@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# npm run bench: every benchmark, each against its peer in the same run; the tables go to stdout and to
+# bench/results.md. Needs scripts/kernel-env.sh (Debian's linux-source) and, for the Coccinelle column,
+# Debian's coccinelle package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npm run build --silent
+{
+  echo "# kcrumb benchmarks"
+  echo
+  echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), Node $(node --version), Linux $(uname -r)."
+  echo "Reproduce with \`npm run bench\`."
+  echo
+  echo "## 1. Instrument a kernel folder"
+  echo
+  node --import tsx bench/instrument.ts "$@"
+  echo
+  echo "## 2. locate-freeze on a 1 GiB console log"
+  echo
+  node --import tsx bench/locate-freeze.ts
+  echo
+  echo "## 3. What one breadcrumb costs the freezing machine"
+  echo
+  node --import tsx bench/breadcrumb-cost.ts
+} | tee bench/results.md
