@@ -119,6 +119,8 @@ export function locateFreeze(input: LocateInput): Answer {
   const cycles = new Map<string, CycleReport>();
   for (const thread of ordered) {
     const cycle = cycleOf(thread, resolver.manifests, quietUntil(boot, lastOf(thread)));
+    // A thread that went round a loop and then stopped at a lock someone holds is blocked, not livelocked.
+    if (cycle?.livelock && waits.some((wait) => wait.thread === thread.key)) cycle.livelock = false;
     if (cycle) cycles.set(thread.key, cycle);
   }
   const cycle = cycles.get(answerThread.key);
