@@ -7,7 +7,7 @@ export interface FileHashes {
 }
 
 /** What a manifest says about the run itself. */
-export type ManifestHeader = Pick<Manifest, 'tool' | 'tag' | 'createdAt' | 'level' | 'template' | 'root'>;
+export type ManifestHeader = Pick<Manifest, 'tool' | 'tag' | 'createdAt' | 'level' | 'template' | 'root' | 'loopLimit'>;
 
 /**
  * Builds a manifest file by file, in the order breadcrumbs were numbered. `isInstrumented` says which
@@ -17,7 +17,13 @@ export class ManifestBuilder {
   private readonly manifest: Manifest;
 
   constructor(header: ManifestHeader, private readonly isInstrumented: (name: string) => boolean) {
-    this.manifest = { schema: MANIFEST_SCHEMA, version: MANIFEST_VERSION, ...header, files: [], functions: [], skipped: [], crumbs: [] };
+    const { loopLimit, ...rest } = header;
+    this.manifest = { schema: MANIFEST_SCHEMA, version: MANIFEST_VERSION, ...rest, ...(loopLimit ? { loopLimit } : {}), files: [], functions: [], skipped: [], crumbs: [] };
+  }
+
+  /** Records a whole file left alone (scheduler, timekeeping, printk or console code). */
+  skipFile(path: string, reason: string): void {
+    (this.manifest.skippedFiles ??= []).push({ path, reason });
   }
 
   /** The id the next file's first breadcrumb gets. */
@@ -49,6 +55,8 @@ export class ManifestBuilder {
           statement: site.statement,
           next: site.next.map((j) => firstId + j),
           ...(calls.length > 0 ? { calls } : {}),
+          ...(site.loop ? { loop: true as const } : {}),
+          ...(site.context ? { context: site.context, heldBy: site.heldBy } : {}),
         });
       }
     }

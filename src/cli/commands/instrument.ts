@@ -27,6 +27,7 @@ interface InstrumentFlags {
   tag?: string;
   dryRun?: boolean;
   json?: boolean;
+  loopLimit?: number;
 }
 
 export function registerInstrument(program: Command, ctx: CommandContext): void {
@@ -46,6 +47,7 @@ export function registerInstrument(program: Command, ctx: CommandContext): void 
     .option('-f, --functions <names>', "names and globs, comma-separated (replaces the default selection): 'remap_*,sync_md'", list)
     .option('--hooks <fields>', 'target_type fields to start the default selection from', list)
     .option('--depth <n>', 'follow calls at most this deep from a hook (default: no limit)', depthNumber)
+    .option('--loop-limit <n>', 'breadcrumbs inside loops print only on their first N passes (per breadcrumb)', positiveNumber)
     .option('-t, --template <name|file>', `breadcrumb statement: ${BUILTIN_TEMPLATES.join(', ')}, or a template file`, 'printk')
     .option('-m, --manifest <file>', 'where to write the manifest (default: .kcrumb/<tag>.json)')
     .option('--tag <tag>', 'run tag printed in every breadcrumb, k + 3 of [0-9a-z] (default: random)')
@@ -89,6 +91,7 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
     template: loadTemplate(cwd, flags.template),
     tag: flags.tag ?? newTag(),
     root: cwd,
+    loopLimit: flags.loopLimit,
   };
   const manifestPath = resolve(cwd, flags.manifest ?? defaultManifestPath(cwd, options.tag));
   const manifestWrite = (result: InstrumentResult) => ({ path: manifestPath, text: serializeManifest(result.manifest), encoding: 'utf8' as const });
@@ -161,6 +164,15 @@ function report(result: InstrumentResult, flags: InstrumentFlags, manifestPath: 
   for (const s of result.skipped) {
     say(`${s.path}:${s.line}:1: ${paint(output, 'yellow', 'warning')}: skipped ${s.name}: ${s.reason}`);
   }
+  for (const f of result.skippedFiles) say(`${f.path}: ${paint(output, 'yellow', 'warning')}: skipped the whole file: ${f.reason}`);
+  const risky = riskyCount(result);
+  if (risky > 0) {
+    const counts = (['irqs-off', 'spinlock', 'preempt-off'] as const).map((c) => [c, result.manifest.crumbs.filter((k) => k.context === c).length] as const);
+    const detail = counts.filter(([, n]) => n > 0).map(([c, n]) => `${n} ${c}`).join(', ');
+    say(`kcrumb: note: ${risky} breadcrumbs run with a spinlock held or interrupts off (${detail}): they slow critical sections`);
+  }
+  const looped = result.manifest.crumbs.filter((c) => c.loop).length;
+  if (flags.loopLimit && looped > 0) say(`kcrumb: note: ${looped} breadcrumbs inside loops print only on their first ${flags.loopLimit} passes (--loop-limit)`);
   for (const w of result.warnings) say(`kcrumb: ${paint(output, 'yellow', 'warning')}: ${w}`);
   const range = total > 0 ? `#1-#${total}` : 'none';
   const where = flags.dryRun ? 'dry run, nothing written' : `manifest ${manifestPath}`;
@@ -182,8 +194,17 @@ function summary(result: InstrumentResult, manifestPath: string | null) {
     })),
     selected: result.selected,
     skipped: result.skipped.map(({ name, path, line, reason }) => ({ name, path, line, reason })),
+    skippedFiles: result.skippedFiles,
+    risky: riskyCount(result),
+    loopLimit: result.manifest.loopLimit ?? null,
+    loopCrumbs: result.manifest.crumbs.filter((c) => c.loop).length,
     warnings: result.warnings,
   };
+}
+
+/** Breadcrumbs that run with a spinlock held, interrupts or preemption off. */
+function riskyCount(result: InstrumentResult): number {
+  return result.manifest.crumbs.filter((c) => c.context).length;
 }
 
 function loadTemplate(cwd: string, nameOrPath: string): Template {
@@ -200,6 +221,12 @@ function loadTemplate(cwd: string, nameOrPath: string): Template {
 
 function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new KcrumbError('usage', `--loop-limit ${value}: a whole number, 1 or more`);
+  return n;
 }
 
 function depthNumber(value: string): number {
