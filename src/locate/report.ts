@@ -5,6 +5,7 @@
 import { INSERTED_SPAN } from '../breadcrumb.js';
 import type { Manifest, ManifestCrumb } from '../manifest/schema.js';
 import type { Answer, LockupCheck } from './locate.js';
+import { contextLine, contextTag, quietLoopLine } from './crumb-notes.js';
 import type { Boot } from './analyze.js';
 import type { Sighting, Thread } from './threads.js';
 
@@ -38,6 +39,9 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
   out.push(`${where(last.manifest, last.crumb)}: note: last breadcrumb #${last.crumb.id} (${last.crumb.function}): the freeze is at or after this statement`);
   if (options.source) out.push(...sourceLines(options.source, last.crumb.line));
   out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, printed on ${describeThread(last)}`);
+  const held = contextLine(last.crumb);
+  if (held) out.push(`  ${held}`);
+  if (answer.quietLoop) out.push(`  note: ${quietLoopLine(answer.quietLoop)}`);
   out.push(`  ${logPlace(last)}: ${last.text}`);
   if (answer.choice) out.push(`  chosen because ${answer.choice}`);
   const boot = answer.boot;
@@ -56,7 +60,11 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
   } else {
     out.push(`Could have printed next and did not (the freeze is between #${last.crumb.id} and these):`);
     for (const next of answer.next) {
-      const before = next.printed > 0 ? ` [printed ${next.printed}x earlier in this boot]` : '';
+      const before = next.quiet
+        ? ` [printed ${next.printed}x, its --loop-limit: it may have run since, silently]`
+        : next.printed > 0
+          ? ` [printed ${next.printed}x earlier in this boot]`
+          : '';
       out.push(`${where(next.manifest, next.crumb)}: note: #${next.crumb.id} (${next.crumb.function}, ${next.crumb.kind}): ${next.crumb.statement}${before}`);
     }
   }
@@ -69,7 +77,7 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
     out.push(`  ${thread.key}: ${thread.count} breadcrumb(s), last #${lastOne.crumb.id} ${lastOne.crumb.function}()${mark}`);
     for (const s of thread.crumbs) {
       const time = s.time !== undefined ? `[${s.time.toFixed(6)}] ` : '';
-      out.push(`    ${time}#${s.crumb.id} ${where(s.manifest, s.crumb)} ${s.crumb.function}: ${s.crumb.statement}`);
+      out.push(`    ${time}#${s.crumb.id} ${where(s.manifest, s.crumb)} ${s.crumb.function}${contextTag(s.crumb)}: ${s.crumb.statement}`);
     }
   }
 
@@ -135,6 +143,9 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
     function: c.function,
     kind: c.kind,
     statement: c.statement,
+    context: c.context ?? null,
+    heldBy: c.heldBy ?? null,
+    loop: c.loop ?? false,
   });
   const sighting = (s: Sighting) => ({
     ...crumb(s.manifest, s.crumb),
@@ -157,7 +168,7 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
       last: sighting(t.crumbs[t.crumbs.length - 1]),
       trail: t.crumbs.slice(0, -1).map(sighting),
     })),
-    next: answer.next.map((n) => ({ ...crumb(n.manifest, n.crumb), printed: n.printed })),
+    next: answer.next.map((n) => ({ ...crumb(n.manifest, n.crumb), printed: n.printed, quiet: n.quiet ?? false })),
     boot: answer.boot ?? null,
     lockups: answer.lockups.map((c) => ({
       kind: c.report.kind,
@@ -173,6 +184,7 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
     })),
     warnings: answer.warnings,
     hint: answer.hint ?? null,
+    quietLoop: answer.quietLoop ? { ...answer.quietLoop, note: quietLoopLine(answer.quietLoop) } : null,
   };
 }
 
