@@ -16,10 +16,10 @@ export function contextTag(crumb: ManifestCrumb): string {
   return crumb.context ? ` [${crumb.context}]` : '';
 }
 
-/** `runs with interrupts off: spin_lock_irqsave(&rc->lock, flags)`, or undefined. */
+/** `runs with interrupts off (spin_lock_irqsave(&rc->lock, flags))`, or undefined. */
 export function contextLine(crumb: ManifestCrumb): string | undefined {
   if (!crumb.context) return undefined;
-  return `runs with ${CONTEXT_WORDS[crumb.context]} (${crumb.heldBy ?? 'see the function'}): a CPU stuck here stalls the others that want it`;
+  return `runs with ${CONTEXT_WORDS[crumb.context]} (${crumb.heldBy ?? 'in this function'})`;
 }
 
 export interface QuietLoop {
