@@ -8,7 +8,15 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { KcrumbError } from '../errors.js';
-import { choicesFromAnalyses, emptyResult, manifestHeader, type InstrumentOptions, type InstrumentResult } from '../instrument/instrument.js';
+import {
+  choicesFromAnalyses,
+  emptyResult,
+  manifestHeader,
+  recordSkippedFiles,
+  setAsideNeverInstrumented,
+  type InstrumentOptions,
+  type InstrumentResult,
+} from '../instrument/instrument.js';
 import type { FileAnalysis } from '../instrument/analyze.js';
 import type { FileChoice } from '../instrument/plan-file.js';
 import { ManifestBuilder } from '../manifest/build.js';
@@ -33,7 +41,9 @@ export interface PoolResult {
 /** How many files a worker may hold planned but not yet numbered: bounds memory on huge trees. */
 const WINDOW = 4;
 
-export async function instrumentWithPool(paths: string[], options: PoolOptions): Promise<PoolResult> {
+export async function instrumentWithPool(given: string[], options: PoolOptions): Promise<PoolResult> {
+  const aside = setAsideNeverInstrumented(given.map((path) => ({ path })), options.root);
+  const paths = aside.files.map((f) => f.path);
   const pool = startWorkers(Math.min(availableParallelism(), paths.length), options);
   const staged: StagedFile[] = [];
   try {
@@ -53,6 +63,7 @@ export async function instrumentWithPool(paths: string[], options: PoolOptions):
     const result = emptyResult();
     result.warnings.push(...warnings);
     const builder = new ManifestBuilder(manifestHeader(options), isInstrumented, options.emitManifest);
+    recordSkippedFiles(result, builder, aside.skippedFiles);
     await numberInOrder(pool, paths, choices, options, (plan, firstId, rendered) => {
       result.skipped.push(...plan.skipped.map((s) => ({ ...s, path: plan.path })));
       for (const fn of plan.functions) result.selected.push({ name: fn.name, path: plan.path, line: fn.line, reason: fn.reason, crumbs: fn.siteCount });
@@ -63,6 +74,7 @@ export async function instrumentWithPool(paths: string[], options: PoolOptions):
     });
     if (options.functions) result.warnings.push(...unmatchedPatterns(options.functions, result, paths.length));
     result.manifest = builder.finish();
+    result.stats = builder.stats;
     return { result, staged };
   } catch (error) {
     discardStaged(staged);
@@ -147,7 +159,14 @@ interface Pool {
 }
 
 function startWorkers(count: number, options: PoolOptions): Pool {
-  const setup: WorkerSetup = { cwd: options.cwd, level: options.level, template: options.template, tag: options.tag, functions: options.functions };
+  const setup: WorkerSetup = {
+    cwd: options.cwd,
+    level: options.level,
+    template: options.template,
+    tag: options.tag,
+    functions: options.functions,
+    loopLimit: options.loopLimit,
+  };
   const workers = Array.from({ length: Math.max(1, count) }, () => newWorker(setup));
   const load = workers.map(() => 0);
   let onReply: ((worker: number, reply: WorkerReply) => void) | undefined;

@@ -21,6 +21,7 @@ export interface WorkerSetup {
   tag: string;
   /** --functions patterns, or undefined when the main thread chooses from hooks. */
   functions?: string[];
+  loopLimit?: number;
 }
 
 export type WorkerRequest =
@@ -65,7 +66,7 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
       const { file, plan } = pending.get(request.index)!;
       pending.delete(request.index);
       if (plan.edits.length === 0) return { type: 'rendered', index: request.index, originalSha256: '', instrumentedSha256: '' };
-      const text = renderFile(file.text, plan, setup.template, setup.tag, request.firstId);
+      const text = renderFile(file.text, plan, setup.template, setup.tag, request.firstId, setup.loopLimit);
       const hashes = { originalSha256: sha256(file.text), instrumentedSha256: sha256(text) };
       if (request.dryRun) return { type: 'rendered', index: request.index, text, ...hashes };
       return { type: 'rendered', index: request.index, staged: stageFile(setup.cwd, file.path, text), ...hashes };

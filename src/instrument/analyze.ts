@@ -6,6 +6,7 @@ import { findFunctions, type FunctionDef } from '../parse/functions.js';
 import { indexLines, type LineIndex } from '../parse/lines.js';
 import { maskKernelSyntax } from '../parse/mask.js';
 import type { SelectableFile } from '../select/select-functions.js';
+import { findDeferredWork, findFileScopeRegistrations } from '../select/deferred-work.js';
 import { findTargetHooks, type HookBinding } from '../select/target-hooks.js';
 
 export interface SourceFile {
@@ -49,7 +50,7 @@ export async function withParsedFile<T>(file: SourceFile, use: (parsed: ParsedFi
   }
 }
 
-/** The functions, target_type hooks and call graph of a parsed file. */
+/** The functions, target_type hooks, call graph and deferred-work edges of a parsed file. */
 export function analyzeParsed(parsed: ParsedFile): FileAnalysis {
   const calls = parsed.functions.map((fn) =>
     fn.body.descendantsOfType('call_expression').flatMap((call) => {
@@ -62,5 +63,7 @@ export function analyzeParsed(parsed: ParsedFile): FileAnalysis {
     functions: parsed.functions.map((fn) => ({ name: fn.name, line: fn.line })),
     hooks: parsed.hooks,
     calls,
+    deferred: parsed.functions.map((fn) => findDeferredWork(fn.node, fn.body)),
+    fileDeferred: findFileScopeRegistrations(parsed.text),
   };
 }

@@ -1,7 +1,8 @@
-import { ManifestBuilder } from '../manifest/build.js';
+import { ManifestBuilder, type CrumbStats } from '../manifest/build.js';
 import { sha256 } from '../manifest/hash.js';
 import { KcrumbError } from '../errors.js';
-import type { Level, Manifest } from '../manifest/schema.js';
+import type { Level, Manifest, SkippedFile } from '../manifest/schema.js';
+import { neverInstrumentFile } from '../parse/never-instrument.js';
 import { globToRegExp, selectFunctions, type SelectOptions, type SelectedFunction } from '../select/select-functions.js';
 import { VERSION } from '../version.js';
 import { analyzeParsed, assertNotInstrumented, withParsedFile, type FileAnalysis, type SourceFile } from './analyze.js';
@@ -18,6 +19,8 @@ export interface InstrumentOptions extends SelectOptions {
   /** Absolute working directory, recorded in the manifest. */
   root: string;
   now?: Date;
+  /** Breadcrumbs inside loops print only on their first N passes. */
+  loopLimit?: number;
 }
 
 export interface SelectedReport {
@@ -34,6 +37,10 @@ export interface InstrumentResult {
   manifest: Manifest;
   selected: SelectedReport[];
   skipped: { name: string; path: string; line: number; reason: string }[];
+  /** Whole files never instrumented (scheduler, timekeeping, printk, console), one entry per file. */
+  skippedFiles: SkippedFile[];
+  /** Loop and lock-context counts of the breadcrumbs (also when the manifest was streamed out). */
+  stats: CrumbStats;
   warnings: string[];
 }
 
@@ -41,22 +48,48 @@ export interface InstrumentResult {
  * The whole of `kcrumb instrument` over text, in this thread: check, select, plan, number, render,
  * describe. The CLI runs the same steps on worker threads for many files (cli/instrument-runner.ts).
  */
-export async function instrumentSources(files: SourceFile[], options: InstrumentOptions): Promise<InstrumentResult> {
+export async function instrumentSources(given: SourceFile[], options: InstrumentOptions): Promise<InstrumentResult> {
+  const { files, skippedFiles } = setAsideNeverInstrumented(given, options.root);
   files.forEach(assertNotInstrumented);
   const selection = await chooseFunctions(files, options);
   const builder = new ManifestBuilder(manifestHeader(options), selection.isInstrumented);
   const result = emptyResult();
+  recordSkippedFiles(result, builder, skippedFiles);
   for (const [index, file] of files.entries()) {
     const plan = await withParsedFile(file, (parsed) => planFile(parsed, selection.choicesFor(index, parsed.functions), options.level));
     addPlannedFile(result, builder, file, plan, options);
   }
   result.warnings.push(...selection.finish());
   result.manifest = builder.finish();
+  result.stats = builder.stats;
   return result;
 }
 
 export function emptyResult(): InstrumentResult {
-  return { outputs: [], manifest: undefined as unknown as Manifest, selected: [], skipped: [], warnings: [] };
+  return { outputs: [], manifest: undefined as unknown as Manifest, selected: [], skipped: [], skippedFiles: [], stats: { loop: 0, context: {} }, warnings: [] };
+}
+
+/**
+ * Takes out the files kcrumb never instruments (see parse/never-instrument.ts); refuses a run where that
+ * leaves nothing.
+ */
+export function setAsideNeverInstrumented<T extends { path: string }>(given: T[], root: string): { files: T[]; skippedFiles: SkippedFile[] } {
+  const files: T[] = [];
+  const skippedFiles: SkippedFile[] = [];
+  for (const file of given) {
+    const reason = neverInstrumentFile(file.path, root);
+    if (reason) skippedFiles.push({ path: file.path, reason });
+    else files.push(file);
+  }
+  if (files.length === 0 && skippedFiles.length > 0) {
+    throw new KcrumbError('no-selection', `kcrumb never instruments ${skippedFiles.map((f) => f.path).join(', ')}: ${skippedFiles[0].reason}`);
+  }
+  return { files, skippedFiles };
+}
+
+export function recordSkippedFiles(result: InstrumentResult, builder: ManifestBuilder, skippedFiles: SkippedFile[]): void {
+  for (const skip of skippedFiles) builder.skipFile(skip.path, skip.reason);
+  result.skippedFiles.push(...skippedFiles);
 }
 
 /** Numbers one planned file's breadcrumbs after those already added, renders it, records it. */
@@ -65,7 +98,7 @@ export function addPlannedFile(result: InstrumentResult, builder: ManifestBuilde
   for (const fn of plan.functions) result.selected.push({ name: fn.name, path: plan.path, line: fn.line, reason: fn.reason, crumbs: fn.siteCount });
   if (plan.sites.length === 0 && plan.functions.length === 0) return;
   const firstId = builder.nextId;
-  const text = renderFile(file.text, plan, options.template, options.tag, firstId);
+  const text = renderFile(file.text, plan, options.template, options.tag, firstId, options.loopLimit);
   builder.addFile(plan, { originalSha256: sha256(file.text), instrumentedSha256: sha256(text) }, firstId);
   result.outputs.push({ path: plan.path, text });
 }
@@ -78,6 +111,7 @@ export function manifestHeader(options: InstrumentOptions) {
     level: options.level,
     template: options.template.name,
     root: options.root,
+    loopLimit: options.loopLimit,
   };
 }
 

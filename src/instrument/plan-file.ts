@@ -1,8 +1,10 @@
-import type { CrumbKind, Level } from '../manifest/schema.js';
+import type { CrumbContext, CrumbKind, Level } from '../manifest/schema.js';
 import { columnOf, lineOf } from '../parse/lines.js';
 import type { ParsedFile } from './analyze.js';
+import { lockContexts } from './lock-context.js';
 import { computeNext } from './next-edges.js';
 import { planFunction, type Edit, type Site } from './plan.js';
+import { isInLoop } from './statements.js';
 
 /** A function chosen for instrumenting, by its index in the file's function list. */
 export interface FileChoice {
@@ -20,6 +22,11 @@ export interface SiteRecord {
   calls: string[];
   /** Sites of the same file that can print next (indices into FilePlan.sites). */
   next: number[];
+  /** Nested in a loop body of its function (what --loop-limit limits). */
+  loop?: boolean;
+  /** A spinlock held, interrupts or preemption off where it runs, and the call that did it. */
+  context?: CrumbContext;
+  heldBy?: string;
 }
 
 export interface PlannedFunctionRecord {
@@ -61,8 +68,12 @@ export function planFile(parsed: ParsedFile, choices: FileChoice[], level: Level
     }
     const firstSite = plan.sites.length;
     const next = computeNext(sites, fn.body);
+    const contexts = lockContexts(fn.body, parsed.text);
     sites.forEach((site, i) => {
+      const held = contexts.get(site.offset);
       plan.sites.push({
+        ...(isInLoop(site.node, fn.body, parsed.text) ? { loop: true } : {}),
+        ...(held ? { context: held.context, heldBy: held.heldBy } : {}),
         line: lineOf(parsed.lines, site.offset),
         column: columnOf(parsed.text, parsed.lines, site.offset),
         kind: site.kind,

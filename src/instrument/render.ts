@@ -1,17 +1,19 @@
 import { stripBreadcrumbs } from '../strip/strip.js';
 import { applyInsertions, CLOSE_BRACE_TEXT, OPEN_BRACE_TEXT } from './apply.js';
 import type { FilePlan } from './plan-file.js';
-import { renderCrumb, type Template } from './template.js';
+import { limitCrumb, renderCrumb, type Template } from './template.js';
 
 /**
- * The instrumented text of one file: its plan's insertions with breadcrumb numbers from `firstId` on.
+ * The instrumented text of one file: its plan's insertions with breadcrumb numbers from `firstId` on; with
+ * `loopLimit`, breadcrumbs inside loops print only on their first loopLimit passes.
  * Checked before it is returned: stripping it must give back the original, byte for byte.
  */
-export function renderFile(original: string, plan: FilePlan, template: Template, tag: string, firstId: number): string {
+export function renderFile(original: string, plan: FilePlan, template: Template, tag: string, firstId: number, loopLimit?: number): string {
   const insertions = plan.edits.map((edit) => {
     if (edit.type === 'open-brace') return { offset: edit.offset, text: OPEN_BRACE_TEXT };
     if (edit.type === 'close-brace') return { offset: edit.offset, text: CLOSE_BRACE_TEXT };
-    return { offset: edit.offset, text: renderCrumb(template, tag, firstId + edit.site) + ' ' };
+    const crumb = renderCrumb(template, tag, firstId + edit.site);
+    return { offset: edit.offset, text: (loopLimit && plan.sites[edit.site].loop ? limitCrumb(crumb, loopLimit) : crumb) + ' ' };
   });
   const text = applyInsertions(original, insertions);
   if (stripBreadcrumbs(text, plan.path).text !== original) {

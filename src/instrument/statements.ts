@@ -150,3 +150,18 @@ const HEAD_FIELDS: Record<string, string[]> = {
   labeled_statement: [],
   case_statement: [],
 };
+
+/**
+ * Is `node` (a statement, or a block whose closing brace gets a breadcrumb) inside a loop body of the
+ * function? Iterator macros count (they are masked to `while`); `scoped_guard` and `do { } while (0)` run
+ * their body once and do not.
+ */
+export function isInLoop(node: Node, body: Node, original: string): boolean {
+  for (let p = node.parent; p && p.startIndex >= body.startIndex && p.endIndex <= body.endIndex; p = p.parent) {
+    if (!LOOP_TYPES.has(p.type)) continue;
+    if (/^scoped(?:_cond)?_guard\b/.test(original.slice(p.startIndex, p.startIndex + 20))) continue;
+    if (p.type === 'do_statement' && /^\(\s*0\s*\)$/.test(p.childForFieldName('condition')?.text ?? '')) continue;
+    return true;
+  }
+  return false;
+}

@@ -35,3 +35,13 @@ export function parseTemplate(fileText: string, name: string): Template {
 export function renderCrumb(template: Template, tag: string, id: number): string {
   return template.statement.replaceAll('{{text}}', crumbFormat(tag, id)).replaceAll('{{cpu}}', CPU_EXPRESSION);
 }
+
+/**
+ * A breadcrumb that prints only on the first `limit` passes (--loop-limit): a per-site static counter,
+ * declared at the start of its own block so it adds no -Wdeclaration-after-statement warning, with no
+ * statement expression, and still one statement on one line. The counter is not atomic: CPUs racing on
+ * it can print a pass or two more, never fewer.
+ */
+export function limitCrumb(statement: string, limit: number): string {
+  return `{ static unsigned int kc_n; if (kc_n < ${limit}) { kc_n++; ${statement} } }`;
+}

@@ -6,6 +6,7 @@ import type { Manifest, ManifestCrumb } from '../manifest/schema.js';
 import { reachesByCalls, successorsOf } from '../manifest/successors.js';
 import type { Boot, LogAnalysis } from './analyze.js';
 import { cycleOf, type CycleReport } from './livelock.js';
+import { quietLoop, type QuietLoop } from './crumb-notes.js';
 import { topInstrumentedFrame, type Frame, type LockupReport } from './lockup.js';
 import type { CrumbResolver } from './resolve.js';
 import type { HeldLock } from './locks.js';
@@ -26,6 +27,8 @@ export interface NextCrumb {
   crumb: ManifestCrumb;
   /** How often it printed in this boot before (a loop head that printed 1000 times is no news). */
   printed: number;
+  /** It reached --loop-limit: it would not print again even if it ran. */
+  quiet?: boolean;
 }
 
 export interface LockupCheck {
@@ -77,6 +80,8 @@ export interface Answer {
   warnings: string[];
   /** For status none: what to check. */
   hint?: string;
+  /** The last breadcrumb is in a loop and reached --loop-limit: the loop may have gone on silently. */
+  quietLoop?: QuietLoop;
 }
 
 /** Reports that name stuck CPUs (an NMI backtrace alone names only whose stack it is). */
@@ -95,11 +100,10 @@ export function locateFreeze(input: LocateInput): Answer {
   const answerThread = threads.find((thread) => thread.key === last.thread)!;
   const ordered = [answerThread, ...threads.filter((thread) => thread !== answerThread)];
   const manifest = resolver.manifests[last.manifest];
-  const next = successorsOf(manifest, last.crumb).map((crumb) => ({
-    manifest: last.manifest,
-    crumb,
-    printed: boot.printed[last.manifest][crumb.id - 1],
-  }));
+  const next = successorsOf(manifest, last.crumb).map((crumb) => {
+    const printed = boot.printed[last.manifest][crumb.id - 1];
+    return { manifest: last.manifest, crumb, printed, ...(quietLoop(manifest, crumb, printed) ? { quiet: true } : {}) };
+  });
   if (analysis.lastUnknownOffset !== undefined && analysis.lastUnknownOffset > last.offset) {
     warnings.push(
       'breadcrumbs of an unknown tag printed after this answer: the freeze may be in code instrumented by another run (pass its manifest with --manifest)',
@@ -139,6 +143,7 @@ export function locateFreeze(input: LocateInput): Answer {
     boot: summarizeBoot(boot, input),
     lockups: checkLockups(boot, last, runningFunctions(boot, resolver), manifest),
     warnings,
+    quietLoop: quietLoop(manifest, last.crumb, boot.printed[last.manifest][last.crumb.id - 1]),
   };
 }
 

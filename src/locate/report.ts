@@ -6,6 +6,7 @@ import { INSERTED_SPAN } from '../breadcrumb.js';
 import type { Manifest, ManifestCrumb } from '../manifest/schema.js';
 import type { CycleReport, PlacedPoint } from './livelock.js';
 import type { Answer, LockupCheck } from './locate.js';
+import { contextLine, contextTag, quietLoopLine } from './crumb-notes.js';
 import type { Boot } from './analyze.js';
 import { describeMatch, type HeldLock } from './locks.js';
 import type { LockWait, Root } from './root.js';
@@ -57,6 +58,9 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
     }
     if (options.source) out.push(...sourceLines(options.source, shown.crumb.line));
     out.push(`  in ${shown.crumb.function}(), ${shown.crumb.kind} breadcrumb, printed on ${describeThread(shown)}`);
+    const held = contextLine(shown.crumb);
+    if (held) out.push(`  ${held}`);
+    if (answer.quietLoop && shown === last) out.push(`  note: ${quietLoopLine(answer.quietLoop)}`);
     out.push(`  ${logPlace(shown)}: ${shown.text}`);
     if (root && (root.reason !== 'unknown' || answer.threads.length > 1)) {
       out.push(`  root: ${root.reason}, confidence ${root.confidence}: ${root.why}`);
@@ -67,6 +71,9 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
       const doing = wait ? `waits for ${wait.site.name}${holdersText(wait)}` : 'the last breadcrumb printed';
       out.push(`${lastNote}: ${doing}`);
       out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, printed on ${describeThread(last)}`);
+      const lastHeld = contextLine(last.crumb);
+      if (lastHeld) out.push(`  ${lastHeld}`);
+      if (answer.quietLoop) out.push(`  note: ${quietLoopLine(answer.quietLoop)}`);
       out.push(`  ${logPlace(last)}: ${last.text}`);
     }
   }
@@ -97,7 +104,11 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
   } else {
     out.push(`Could have printed next and did not (the freeze is between #${last.crumb.id} and these):`);
     for (const next of answer.next) {
-      const before = next.printed > 0 ? ` [printed ${next.printed}x earlier in this boot]` : '';
+      const before = next.quiet
+        ? ` [printed ${next.printed}x, its --loop-limit: it may have run since, silently]`
+        : next.printed > 0
+          ? ` [printed ${next.printed}x earlier in this boot]`
+          : '';
       out.push(`${where(next.manifest, next.crumb)}: note: #${next.crumb.id} (${next.crumb.function}, ${next.crumb.kind}): ${next.crumb.statement}${before}`);
     }
   }
@@ -131,7 +142,7 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
     out.push(`  ${thread.key}: ${thread.count} breadcrumb(s), last #${lastOne.crumb.id} ${lastOne.crumb.function}()${holding}${going}${rootMark}${mark}`);
     for (const s of thread.crumbs) {
       const time = s.time !== undefined ? `[${s.time.toFixed(6)}] ` : '';
-      out.push(`    ${time}#${s.crumb.id} ${where(s.manifest, s.crumb)} ${s.crumb.function}: ${s.crumb.statement}`);
+      out.push(`    ${time}#${s.crumb.id} ${where(s.manifest, s.crumb)} ${s.crumb.function}${contextTag(s.crumb)}: ${s.crumb.statement}`);
     }
   }
 
@@ -251,6 +262,9 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
     function: c.function,
     kind: c.kind,
     statement: c.statement,
+    context: c.context ?? null,
+    heldBy: c.heldBy ?? null,
+    loop: c.loop ?? false,
   });
   const sighting = (s: Sighting) => ({
     ...crumb(s.manifest, s.crumb),
@@ -306,7 +320,7 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
       trail: t.crumbs.slice(0, -1).map(sighting),
       cycle: ((c) => (c ? cycleJson(c) : null))(t.key === answer.last?.thread ? answer.cycle : answer.otherCycles.get(t.key)),
     })),
-    next: answer.next.map((n) => ({ ...crumb(n.manifest, n.crumb), printed: n.printed })),
+    next: answer.next.map((n) => ({ ...crumb(n.manifest, n.crumb), printed: n.printed, quiet: n.quiet ?? false })),
     livelock: answer.cycle?.livelock ? cycleJson(answer.cycle) : null,
     cycle: answer.cycle ? cycleJson(answer.cycle) : null,
     boot: answer.boot ?? null,
@@ -324,6 +338,7 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
     })),
     warnings: answer.warnings,
     hint: answer.hint ?? null,
+    quietLoop: answer.quietLoop ? { ...answer.quietLoop, note: quietLoopLine(answer.quietLoop) } : null,
   };
 }
 

@@ -7,8 +7,15 @@ export interface FileHashes {
   instrumentedSha256: string;
 }
 
+export interface CrumbStats {
+  /** Breadcrumbs inside loop bodies. */
+  loop: number;
+  /** Breadcrumbs that run with a spinlock held, interrupts or preemption off, by context. */
+  context: Partial<Record<NonNullable<ManifestCrumb['context']>, number>>;
+}
+
 /** What a manifest says about the run itself. */
-export type ManifestHeader = Pick<Manifest, 'tool' | 'tag' | 'createdAt' | 'level' | 'template' | 'root'>;
+export type ManifestHeader = Pick<Manifest, 'tool' | 'tag' | 'createdAt' | 'level' | 'template' | 'root' | 'loopLimit'>;
 
 /**
  * Builds a manifest file by file, in the order breadcrumbs were numbered. `isInstrumented` says which
@@ -18,14 +25,23 @@ export type ManifestHeader = Pick<Manifest, 'tool' | 'tag' | 'createdAt' | 'leve
 export class ManifestBuilder {
   private readonly manifest: Manifest;
   private count = 0;
+  /** Counts kept as breadcrumbs go by (the manifest may not keep them: see `emit`). */
+  readonly stats: CrumbStats = { loop: 0, context: {} };
 
   constructor(
     header: ManifestHeader,
     private readonly isInstrumented: (name: string) => boolean,
     private readonly emit?: (json: string) => void,
   ) {
-    this.manifest = { schema: MANIFEST_SCHEMA, version: MANIFEST_VERSION, ...header, files: [], functions: [], skipped: [], crumbs: [] };
-    emit?.(manifestHead(header));
+    const { loopLimit, ...rest } = header;
+    const fields = { ...rest, ...(loopLimit ? { loopLimit } : {}) };
+    this.manifest = { schema: MANIFEST_SCHEMA, version: MANIFEST_VERSION, ...fields, files: [], functions: [], skipped: [], crumbs: [] };
+    emit?.(manifestHead(fields));
+  }
+
+  /** Records a whole file left alone (scheduler, timekeeping, printk or console code). */
+  skipFile(path: string, reason: string): void {
+    (this.manifest.skippedFiles ??= []).push({ path, reason });
   }
 
   /** The id the next file's first breadcrumb gets. */
@@ -57,6 +73,8 @@ export class ManifestBuilder {
           statement: site.statement,
           next: site.next.map((j) => firstId + j),
           ...(calls.length > 0 ? { calls } : {}),
+          ...(site.loop ? { loop: true as const } : {}),
+          ...(site.context ? { context: site.context, heldBy: site.heldBy } : {}),
         });
       }
     }
@@ -66,6 +84,8 @@ export class ManifestBuilder {
     if (this.emit) this.emit(crumbLine(crumb, this.count === 0));
     else this.manifest.crumbs.push(crumb);
     this.count++;
+    if (crumb.loop) this.stats.loop++;
+    if (crumb.context) this.stats.context[crumb.context] = (this.stats.context[crumb.context] ?? 0) + 1;
   }
 
   /** The manifest (without its breadcrumbs when they were emitted; then emits the rest of the JSON). */

@@ -18,6 +18,13 @@ export type Level = 'functions' | 'branches' | 'every-line';
  */
 export type CrumbKind = 'entry' | 'exit' | 'return' | 'branch' | 'loop' | 'case' | 'label' | 'statement';
 
+/**
+ * What the CPU holds where a breadcrumb runs, read from the same function: a spinlock or rwlock, interrupts
+ * off (spin_lock_irqsave, local_irq_save), or preemption or softirqs off. A breadcrumb there slows a
+ * critical section (7 ms per line at 115200 baud) and can trip the lockup detector by itself.
+ */
+export type CrumbContext = 'irqs-off' | 'spinlock' | 'preempt-off';
+
 export interface ManifestFile {
   /** Path as given on the command line, relative to `root` when inside it. */
   path: string;
@@ -61,6 +68,18 @@ export interface ManifestCrumb {
   next: number[];
   /** Instrumented functions the statement calls first: their entry breadcrumbs can print next too. */
   calls?: string[];
+  /** Inside a loop body (for, while, do, an iterator macro): with `loopLimit` it prints that often at most. */
+  loop?: true;
+  /** Runs with a spinlock held, interrupts or preemption off (see CrumbContext). */
+  context?: CrumbContext;
+  /** The innermost call that made `context`: `spin_lock_irqsave(&rc->lock, flags)`. */
+  heldBy?: string;
+}
+
+/** A file given to instrument that kcrumb never instruments (scheduler, timekeeping, printk, console). */
+export interface SkippedFile {
+  path: string;
+  reason: string;
 }
 
 export interface SkippedFunction {
@@ -83,8 +102,12 @@ export interface Manifest {
   template: string;
   /** Absolute working directory of the run; file paths are relative to it. */
   root: string;
+  /** --loop-limit: each breadcrumb with `loop` prints only on its first loopLimit passes. */
+  loopLimit?: number;
   files: ManifestFile[];
   functions: ManifestFunction[];
   skipped: SkippedFunction[];
+  /** Whole files left alone because of where they are in the kernel tree. */
+  skippedFiles?: SkippedFile[];
   crumbs: ManifestCrumb[];
 }

@@ -1,5 +1,6 @@
 import type { Node, Tree } from 'web-tree-sitter';
 import { lineOf, type LineIndex } from './lines.js';
+import { nmiHandlers } from './never-instrument.js';
 
 /** A function definition found in one file. */
 export interface FunctionDef {
@@ -21,11 +22,13 @@ const FORBIDDEN_ANNOTATION = /\b(noinstr|__cpuidle)\b/;
 /** Every function definition at file scope (and inside preprocessor conditionals at file scope). */
 export function findFunctions(tree: Tree, original: string, lines: LineIndex): FunctionDef[] {
   const found: FunctionDef[] = [];
+  const nmi = nmiHandlers(original);
   const visit = (node: Node) => {
     for (const child of node.namedChildren) {
       if (!child) continue;
       if (child.type === 'function_definition') {
         const def = describeFunction(child, original, lines);
+        if (def) def.forbidden ??= nmi(def.name);
         if (def) found.push(def);
       } else if (child.type.startsWith('preproc_') || child.type === 'linkage_specification' || child.type === 'declaration_list' || child.type === 'ERROR') {
         visit(child);

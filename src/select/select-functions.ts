@@ -1,4 +1,5 @@
 import { KcrumbError } from '../errors.js';
+import type { DeferredEdge } from './deferred-work.js';
 import { DEFAULT_HOOKS, type HookBinding } from './target-hooks.js';
 
 /** What selection needs to know about one parsed file. */
@@ -8,6 +9,10 @@ export interface SelectableFile {
   hooks: HookBinding[];
   /** Names each function calls, by function index: needed only to select from hooks. */
   calls?: string[][];
+  /** Deferred-work edges each function has, by function index (see deferred-work.ts). */
+  deferred?: DeferredEdge[][];
+  /** Registrations at file scope (`static DECLARE_WORK(name, fn);`). */
+  fileDeferred?: DeferredEdge[];
 }
 
 export interface SelectedFunction {
@@ -73,11 +78,19 @@ function selectFromHooks(files: SelectableFile[], options: SelectOptions): Selec
       "name the functions to instrument: --functions 'name,prefix_*'",
     );
   }
+  const registrations = indexRegistrations(files);
   for (let i = 0; i < queue.length; i++) {
     const { at, depth } = queue[i];
     if (depth >= depthLimit) continue;
     for (const callee of new Set(files[at.file].calls?.[at.function] ?? [])) {
       visit(at.file, callee, `${at.reason} -> ${callee}`, depth + 1);
+    }
+    for (const edge of files[at.file].deferred?.[at.function] ?? []) {
+      const handlers = edge.type === 'direct' ? [{ file: at.file, handler: edge.handler! }] : edge.type === 'arm' ? registrations.handlersOf(edge.key!, at) : [];
+      for (const { file, handler } of handlers) {
+        const link = edge.label.endsWith('=') ? `${edge.label} ${handler}` : `${edge.label} -> ${handler}`;
+        visit(file, handler, `${at.reason} -> ${link}`, depth + 1);
+      }
     }
   }
   if (chosen.size === 0) {
@@ -85,6 +98,40 @@ function selectFromHooks(files: SelectableFile[], options: SelectOptions): Selec
   }
   const selected = [...chosen.values()].sort((a, b) => a.file - b.file || a.function - b.function);
   return { selected, warnings };
+}
+
+interface Registration {
+  file: number;
+  /** Function index, or -1 at file scope. */
+  function: number;
+  handler: string;
+}
+
+/**
+ * Who handles a queued work, timer or thread, by its member name. A registration in the arming function
+ * itself wins (`INIT_WORK(&io->work, f); queue_work(wq, &io->work);`), then one in the same file, then
+ * any: common names like `work` would otherwise pull in every handler of every file.
+ */
+function indexRegistrations(files: SelectableFile[]) {
+  const byKey = new Map<string, Registration[]>();
+  const add = (edge: DeferredEdge, file: number, fn: number) => {
+    if (edge.type !== 'register' || !edge.key || !edge.handler) return;
+    const list = byKey.get(edge.key) ?? [];
+    list.push({ file, function: fn, handler: edge.handler });
+    byKey.set(edge.key, list);
+  };
+  files.forEach((file, f) => {
+    file.deferred?.forEach((edges, fn) => edges.forEach((edge) => add(edge, f, fn)));
+    file.fileDeferred?.forEach((edge) => add(edge, f, -1));
+  });
+  return {
+    handlersOf(key: string, at: { file: number; function: number }): { file: number; handler: string }[] {
+      const all = byKey.get(key) ?? [];
+      const sameFunction = all.filter((r) => r.file === at.file && r.function === at.function);
+      const sameFile = all.filter((r) => r.file === at.file);
+      return sameFunction.length > 0 ? sameFunction : sameFile.length > 0 ? sameFile : all;
+    },
+  };
 }
 
 type NameIndex = Map<string, [number, number][]>;

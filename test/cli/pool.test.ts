@@ -3,7 +3,7 @@
  * single-thread core gives for the same files in the same order: same texts, same manifest.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -30,4 +30,28 @@ it('instrumenting a folder on worker threads matches the single-thread result', 
   const strip = await runCli(['strip'], cwd);
   assert.equal(strip.code, 0, strip.stderr);
   for (const original of originals) assert.equal(readFileSync(join(cwd, original.path), 'latin1'), original.text, original.path);
+});
+
+it('on worker threads too: --loop-limit, and scheduler files set aside whole', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'kcrumb-pool-'));
+  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const names = readdirSync(FIXTURES).filter((n) => !n.startsWith('.')).sort();
+  for (const name of names) copyFileSync(join(FIXTURES, name, 'input.c'), join(cwd, `${name}.c`));
+  mkdirSync(join(cwd, 'kernel', 'sched'), { recursive: true });
+  copyFileSync(join(FIXTURES, 'loop-limit', 'input.c'), join(cwd, 'kernel', 'sched', 'core.c'));
+  const paths = [...names.map((name) => `${name}.c`), 'kernel/sched/core.c'].sort();
+  const originals = paths.map((path) => ({ path, text: readFileSync(join(cwd, path), 'latin1') }));
+
+  const run = await runCli(['instrument', '--functions', '*', '--tag', 'kfix', '--loop-limit', '3', '--json', '.'], cwd);
+  assert.equal(run.code, 0, run.stderr);
+  const summary = JSON.parse(run.stdout);
+  assert.deepEqual(summary.skippedFiles.map((f: { path: string }) => f.path), ['kernel/sched/core.c']);
+  assert.equal(summary.loopLimit, 3);
+  assert.ok(summary.loopCrumbs > 10 && summary.risky > 5, `${summary.loopCrumbs} loop and ${summary.risky} risky breadcrumbs`);
+  const expected = await instrumentForTest(originals, { level: 'every-line', functions: ['*'], loopLimit: 3, root: cwd });
+  const manifest = JSON.parse(readFileSync(join(cwd, '.kcrumb', 'kfix.json'), 'utf8'));
+  assert.deepEqual({ ...manifest, createdAt: 0 }, { ...expected.manifest, createdAt: 0 });
+  assert.equal(manifest.loopLimit, 3);
+  for (const output of expected.outputs) assert.equal(readFileSync(join(cwd, output.path), 'latin1'), output.text, output.path);
+  assert.equal(readFileSync(join(cwd, 'kernel/sched/core.c'), 'latin1'), readFileSync(join(FIXTURES, 'loop-limit', 'input.c'), 'latin1'));
 });

@@ -2,7 +2,8 @@
  * Compile parity under kbuild with Debian's 6.1 headers (plus -Wdeclaration-after-statement, which older
  * and vendor kernels pass): every function of every .c file of drivers/md instrumented at every line builds
  * exactly when the original does, with exactly the original's warnings (file:line: message; columns move
- * on a line with a breadcrumb, lines never do). The other templates are built on a few targets.
+ * on a line with a breadcrumb, lines never do). The other templates are built on a few targets, and
+ * --loop-limit (a block with a static counter around breadcrumbs inside loops) with every template.
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -54,9 +55,18 @@ describe('compile parity with kbuild, drivers/md of linux-source-6.1', { timeout
   it('every function at every line, the default printk template', (t) =>
     parity(t, ['--functions', '*', '--level', 'every-line'], (files) => files));
 
+  it('every function at every line with --loop-limit 3 (a static counter per breadcrumb inside loops)', (t) =>
+    parity(t, ['--functions', '*', '--level', 'every-line', '--loop-limit', '3'], (files) => files));
+
   it('the pr_crit template, every line, dm targets', (t) =>
     parity(t, ['--functions', '*', '--template', 'pr_crit'], (files) => files.filter((f) => /^dm-(zero|linear|delay|flakey|stripe)\.c$/.test(f))));
 
   it('the trace_printk template, every line, dm targets', (t) =>
     parity(t, ['--functions', '*', '--template', 'trace_printk'], (files) => files.filter((f) => /^dm-(zero|linear|delay|flakey|stripe)\.c$/.test(f))));
+
+  it('the pr_crit and trace_printk templates with --loop-limit, dm targets with loops', async (t) => {
+    for (const template of ['pr_crit', 'trace_printk']) {
+      await parity(t, ['--functions', '*', '--template', template, '--loop-limit', '2'], (files) => files.filter((f) => /^dm-(stripe|delay|bufio|kcopyd)\.c$/.test(f)));
+    }
+  });
 });

@@ -3,7 +3,9 @@
  * - instrumenting every function at every level and stripping gives back each file byte for byte;
  * - re-parsing the instrumented text finds every breadcrumb where its manifest says (checkPlacement);
  * - under 1% of functions are skipped, each with a reason;
- * - the default selection finds the map/end_io/suspend/dtr hooks of every dm-*.c target.
+ * - the default selection finds the map/end_io/suspend/dtr hooks of every dm-*.c target;
+ * - it follows deferred work: the handlers of work, timers and threads the selected code queues or arms,
+ *   and callbacks it passes, with the edge in the reason.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -77,5 +79,50 @@ describe('drivers/md of linux-source-6.1', () => {
       for (const [, hook, fn] of hooks) assert.ok(selected.has(fn), `${name}: .${hook} = ${fn} not selected`);
     }
     assert.ok(targets >= 20, `only ${targets} dm targets found`);
+  });
+
+  it('default selection follows deferred work: queued work, armed timers, woken threads, callbacks', async (t) => {
+    const src = needKernel(t, 'linuxSrc');
+    if (!src) return;
+    const md = join(src, 'drivers', 'md');
+    /** Files given together, and for each handler the edge its reason must end with. */
+    const cases: [string[], Record<string, string>][] = [
+      [
+        ['dm-delay.c'],
+        {
+          handle_delayed_timer: '-> queue_timeout -> mod_timer(delay_timer) -> handle_delayed_timer',
+          flush_expired_bios: '-> handle_delayed_timer -> queue_work(flush_expired_bios) -> flush_expired_bios',
+        },
+      ],
+      [
+        ['dm-crypt.c'],
+        {
+          kcryptd_io_read_work: '-> kcryptd_queue_read -> queue_work(work) -> kcryptd_io_read_work',
+          kcryptd_crypt_write_continue: '-> queue_work(work) -> kcryptd_crypt_write_continue',
+          dmcrypt_write: '-> kcryptd_crypt_write_io_submit -> wake_up_process(write_thread) -> dmcrypt_write',
+          kcryptd_async_done: '-> aead_request_set_callback(callback) -> kcryptd_async_done',
+          crypt_endio: '-> .bi_end_io = crypt_endio',
+        },
+      ],
+      [
+        ['dm-thin.c', 'dm-thin-metadata.c'],
+        {
+          do_worker: '-> wake_worker -> queue_work(worker) -> do_worker',
+          do_no_space_timeout: '-> queue_delayed_work(no_space_timeout) -> do_no_space_timeout',
+        },
+      ],
+      [['dm-mpath.c'], { queue_if_no_path_timeout_work: '-> mod_timer(nopath_timer) -> queue_if_no_path_timeout_work' }],
+      [['dm-raid1.c'], { do_mirror: '-> queue_work(kmirrord_work) -> do_mirror' }],
+    ];
+    for (const [names, expected] of cases) {
+      const files = names.map((name) => ({ path: name, text: readFileSync(join(md, name), 'latin1') }));
+      const result = await instrumentForTest(files, { level: 'functions' });
+      for (const [handler, edge] of Object.entries(expected)) {
+        const selected = result.selected.find((s) => s.name === handler);
+        assert.ok(selected, `${names.join(' ')}: ${handler} not selected`);
+        assert.ok(selected.reason.endsWith(edge), `${handler}: ${selected.reason}\n  should end with ${edge}`);
+        assert.ok(selected.reason.startsWith('.'), `${handler}: the reason starts at a target_type hook`);
+      }
+    }
   });
 });

@@ -30,6 +30,7 @@ interface InstrumentFlags {
   tag?: string;
   dryRun?: boolean;
   json?: boolean;
+  loopLimit?: number;
 }
 
 export function registerInstrument(program: Command, ctx: CommandContext): void {
@@ -49,6 +50,7 @@ export function registerInstrument(program: Command, ctx: CommandContext): void 
     .option('-f, --functions <names>', "names and globs, comma-separated (replaces the default selection): 'remap_*,sync_md'", list)
     .option('--hooks <fields>', 'target_type fields to start the default selection from', list)
     .option('--depth <n>', 'follow calls at most this deep from a hook (default: no limit)', depthNumber)
+    .option('--loop-limit <n>', 'breadcrumbs inside loops print only on their first N passes (per breadcrumb)', positiveNumber)
     .option('-t, --template <name|file>', `breadcrumb statement: ${BUILTIN_TEMPLATES.join(', ')}, or a template file`, 'printk')
     .option('-m, --manifest <file>', 'where to write the manifest (default: .kcrumb/<tag>.json)')
     .option('--tag <tag>', 'run tag printed in every breadcrumb, k + 3 of [0-9a-z] (default: random)')
@@ -92,6 +94,7 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
     template: loadTemplate(cwd, flags.template),
     tag: flags.tag ?? newTag(),
     root: cwd,
+    loopLimit: flags.loopLimit,
   };
   const manifestPath = resolve(cwd, flags.manifest ?? defaultManifestPath(cwd, options.tag));
   let result: InstrumentResult;
@@ -175,6 +178,13 @@ function report(result: InstrumentResult, flags: InstrumentFlags, manifestPath: 
     say(`${s.path}:${s.line}:1: ${paint(output, 'yellow', 'warning')}: skipped ${s.name}: ${s.reason}`);
   }
   if (result.skipped.length > LIST_LIMIT) say(`kcrumb: ... and ${result.skipped.length - LIST_LIMIT} more skipped (--json lists them all)`);
+  for (const f of result.skippedFiles) say(`${f.path}: ${paint(output, 'yellow', 'warning')}: skipped the whole file: ${f.reason}`);
+  const risky = riskyCount(result);
+  if (risky > 0) {
+    const detail = Object.entries(result.stats.context).filter(([, n]) => n > 0).map(([c, n]) => `${n} ${c}`).join(', ');
+    say(`kcrumb: note: ${risky} breadcrumbs run with a spinlock held or interrupts off (${detail}): they slow critical sections`);
+  }
+  if (flags.loopLimit && result.stats.loop > 0) say(`kcrumb: note: ${result.stats.loop} breadcrumbs inside loops print only on their first ${flags.loopLimit} passes (--loop-limit)`);
   for (const w of result.warnings) say(`kcrumb: ${paint(output, 'yellow', 'warning')}: ${w}`);
   const range = total > 0 ? `#1-#${total}` : 'none';
   const where = flags.dryRun ? 'dry run, nothing written' : `manifest ${manifestPath}`;
@@ -195,6 +205,10 @@ function summary(result: InstrumentResult, manifestPath: string | null) {
     files: result.manifest.files.map((f) => ({ path: f.path, crumbs: perFile.get(f.path) ?? 0 })),
     selected: result.selected,
     skipped: result.skipped.map(({ name, path, line, reason }) => ({ name, path, line, reason })),
+    skippedFiles: result.skippedFiles,
+    risky: riskyCount(result),
+    loopLimit: result.manifest.loopLimit ?? null,
+    loopCrumbs: result.stats.loop,
     warnings: result.warnings,
   };
 }
@@ -202,6 +216,11 @@ function summary(result: InstrumentResult, manifestPath: string | null) {
 /** How many breadcrumbs the run inserted (the manifest may not hold them: see StagedWriter). */
 function crumbCount(result: InstrumentResult): number {
   return result.selected.reduce((n, s) => n + s.crumbs, 0);
+}
+
+/** Breadcrumbs that run with a spinlock held, interrupts or preemption off. */
+function riskyCount(result: InstrumentResult): number {
+  return Object.values(result.stats.context).reduce((n, k) => n + k, 0);
 }
 
 export function loadTemplate(cwd: string, nameOrPath: string): Template {
@@ -218,6 +237,12 @@ export function loadTemplate(cwd: string, nameOrPath: string): Template {
 
 function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new KcrumbError('usage', `--loop-limit ${value}: a whole number, 1 or more`);
+  return n;
 }
 
 function depthNumber(value: string): number {

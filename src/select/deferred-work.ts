@@ -1,0 +1,215 @@
+/**
+ * Deferred work is part of the path: a work item, timer, tasklet or kthread that a selected function
+ * queues or arms runs its handler later, on another stack, and a freeze is as likely there. The handler is
+ * tied to what is queued by the member name of the work expression (`&io->work` -> `work`,
+ * `&dc->delay_timer` -> `delay_timer`, `cc->write_thread` -> `write_thread`), across functions and files:
+ *
+ *   INIT_WORK(&io->work, kcryptd_crypt);           registers `work` -> kcryptd_crypt
+ *   queue_work(cc->crypt_queue, &io->work);        arms `work`
+ *   call_rcu(&x->rcu, free_x);                     registers and arms at once
+ *   dm_kcopyd_copy(kc, ..., copy_complete, m);     a callback passed as a function pointer
+ *   bio->bi_end_io = crypt_endio;                  a callback stored in a field
+ *
+ * Read from the tree of one function; matched across files by select-functions.ts. Kept as plain data
+ * (it crosses threads).
+ */
+import type { Node } from 'web-tree-sitter';
+
+export interface DeferredEdge {
+  /**
+   * register: `handler` runs when `key` is queued or armed; arm: queues or arms `key`;
+   * direct: `handler` runs because of this call (call_rcu, kthread_run, a callback argument or field).
+   */
+  type: 'register' | 'arm' | 'direct';
+  /** Member name of the work, timer, tasklet or thread (absent for callbacks). */
+  key?: string;
+  handler?: string;
+  /** How the selection report shows the edge: `queue_work(meta_work)`, `.bi_end_io =`. */
+  label: string;
+}
+
+/** Registration calls: [argument holding the work/timer, argument holding the handler]. */
+const REGISTER: Record<string, [number, number]> = {
+  INIT_WORK: [0, 1],
+  INIT_WORK_ONSTACK: [0, 1],
+  __INIT_WORK: [0, 1],
+  INIT_DELAYED_WORK: [0, 1],
+  INIT_DELAYED_WORK_ONSTACK: [0, 1],
+  INIT_DEFERRABLE_WORK: [0, 1],
+  INIT_RCU_WORK: [0, 1],
+  INIT_RCU_WORK_ONSTACK: [0, 1],
+  kthread_init_work: [0, 1],
+  kthread_init_delayed_work: [0, 1],
+  timer_setup: [0, 1],
+  timer_setup_on_stack: [0, 1],
+  setup_timer: [0, 1],
+  tasklet_setup: [0, 1],
+  tasklet_init: [0, 1],
+  init_irq_work: [0, 1],
+};
+
+/** Thread creation: the handler is argument 0, the key is what the result is assigned to. */
+const THREAD_CREATE = /^(?:kthread_create|kthread_create_on_node|kthread_create_on_cpu|kthread_run|kthread_run_on_cpu)$/;
+/** Of those, the ones that also start the thread. */
+const THREAD_RUN = /^(?:kthread_run|kthread_run_on_cpu)$/;
+
+/** Calls that queue or arm: the argument holding the work, timer, tasklet or task. */
+const ARM: Record<string, number> = {
+  queue_work: 1,
+  queue_work_on: 2,
+  queue_work_node: 2,
+  queue_delayed_work: 1,
+  queue_delayed_work_on: 2,
+  mod_delayed_work: 1,
+  mod_delayed_work_on: 2,
+  queue_rcu_work: 1,
+  schedule_work: 0,
+  schedule_work_on: 1,
+  schedule_delayed_work: 0,
+  schedule_delayed_work_on: 1,
+  kthread_queue_work: 1,
+  kthread_queue_delayed_work: 1,
+  kthread_mod_delayed_work: 1,
+  mod_timer: 0,
+  mod_timer_pending: 0,
+  add_timer: 0,
+  add_timer_on: 0,
+  timer_reduce: 0,
+  hrtimer_start: 0,
+  hrtimer_start_range_ns: 0,
+  hrtimer_start_expires: 0,
+  wake_up_process: 0,
+  kthread_unpark: 0,
+  tasklet_schedule: 0,
+  tasklet_hi_schedule: 0,
+  irq_work_queue: 0,
+  irq_work_queue_on: 0,
+};
+
+/** Register and arm at once: [argument holding the rcu head, argument holding the handler]. */
+const REGISTER_AND_ARM: Record<string, [number, number]> = {
+  call_rcu: [0, 1],
+  call_rcu_hurry: [0, 1],
+  call_srcu: [1, 2],
+};
+
+/** File-scope definitions that register: `static DECLARE_WORK(name, fn);`. */
+const FILE_SCOPE_REGISTER = /\b(DECLARE_WORK|DECLARE_DELAYED_WORK|DECLARE_DEFERRABLE_WORK|DECLARE_TASKLET|DECLARE_TASKLET_OLD|DEFINE_TIMER|DEFINE_KTHREAD_WORK|DEFINE_IRQ_WORK)\s*\(\s*(\w+)\s*,\s*(\w+)\s*[,)]/g;
+
+/** The deferred-work edges of one function, in source order. */
+export function findDeferredWork(fn: Node, body: Node): DeferredEdge[] {
+  const edges: DeferredEdge[] = [];
+  const local = declaredNames(fn);
+  for (const node of body.descendantsOfType(['call_expression', 'assignment_expression'])) {
+    if (!node) continue;
+    if (node.type === 'assignment_expression') {
+      const edge = fieldAssignment(node, local);
+      if (edge) edges.push(edge);
+      continue;
+    }
+    const callee = node.childForFieldName('function');
+    if (callee?.type !== 'identifier') continue;
+    const name = callee.text;
+    const args = argumentsOf(node);
+    const register = REGISTER[name];
+    if (register) {
+      const key = memberKey(args[register[0]]);
+      const handler = functionName(args[register[1]]);
+      if (key && handler) edges.push({ type: 'register', key, handler, label: `${name}(${key})` });
+      continue;
+    }
+    if (THREAD_CREATE.test(name)) {
+      const handler = functionName(args[0]);
+      if (!handler) continue;
+      const assigned = node.parent?.type === 'assignment_expression' ? memberKey(node.parent.childForFieldName('left')) : undefined;
+      if (assigned) edges.push({ type: 'register', key: assigned, handler, label: `${name}(${assigned})` });
+      if (THREAD_RUN.test(name)) edges.push({ type: 'direct', key: assigned, handler, label: `${name}(${handler})` });
+      continue;
+    }
+    const armAt = ARM[name];
+    if (armAt !== undefined) {
+      const key = memberKey(args[armAt]);
+      if (key) edges.push({ type: 'arm', key, label: `${name}(${key})` });
+      continue;
+    }
+    const both = REGISTER_AND_ARM[name];
+    if (both) {
+      const key = memberKey(args[both[0]]);
+      const handler = functionName(args[both[1]]);
+      if (handler) edges.push({ type: 'direct', key, handler, label: `${name}(${key ?? handler})` });
+      continue;
+    }
+    // Any other call that passes a function: a completion callback (dm-kcopyd, dm-io, dm-bufio style).
+    for (const arg of args) {
+      const handler = functionName(arg);
+      if (handler && !local.has(handler) && handler !== name) edges.push({ type: 'direct', handler, label: `${name}(callback)` });
+    }
+  }
+  return edges;
+}
+
+/** `static DECLARE_WORK(name, fn);` and the like at file scope: registrations keyed by the variable's name. */
+export function findFileScopeRegistrations(text: string): DeferredEdge[] {
+  if (!/DECLARE_|DEFINE_/.test(text)) return [];
+  return [...text.matchAll(FILE_SCOPE_REGISTER)].map((m) => ({ type: 'register' as const, key: m[2], handler: m[3], label: `${m[1]}(${m[2]})` }));
+}
+
+/**
+ * `x->timer.function = fn` registers fn for `timer` (hrtimers); `bio->bi_end_io = fn` stores a callback.
+ * Only a field on the left and a plain name on the right: anything else is not a function pointer we can name.
+ */
+function fieldAssignment(node: Node, local: Set<string>): DeferredEdge | undefined {
+  const left = node.childForFieldName('left');
+  const handler = functionName(node.childForFieldName('right'));
+  if (left?.type !== 'field_expression' || !handler || local.has(handler)) return undefined;
+  const field = left.childForFieldName('field')?.text ?? '';
+  if (field === 'function') {
+    const key = memberKey(left.childForFieldName('argument'));
+    if (key) return { type: 'register', key, handler, label: `.function(${key})` };
+  }
+  return { type: 'direct', handler, label: `.${field} =` };
+}
+
+function argumentsOf(call: Node): (Node | null)[] {
+  const list = call.childForFieldName('arguments');
+  return list ? list.namedChildren.filter((n) => n?.type !== 'comment') : [];
+}
+
+/** Strips `&`, `*`, parentheses and casts: `&(x->work)` -> `x->work`. */
+function unwrap(node: Node | null | undefined): Node | undefined {
+  let n = node ?? undefined;
+  for (;;) {
+    if (!n) return undefined;
+    if (n.type === 'pointer_expression' || n.type === 'parenthesized_expression') n = n.namedChild(n.namedChildCount - 1) ?? undefined;
+    else if (n.type === 'cast_expression') n = n.childForFieldName('value') ?? undefined;
+    else return n;
+  }
+}
+
+/** The member name that identifies a work, timer or thread: `&io->work` -> `work`, `&name` -> `name`. */
+export function memberKey(node: Node | null | undefined): string | undefined {
+  let n = unwrap(node);
+  while (n?.type === 'subscript_expression') n = unwrap(n.childForFieldName('argument'));
+  if (n?.type === 'field_expression') return n.childForFieldName('field')?.text;
+  if (n?.type === 'identifier') return n.text;
+  return undefined;
+}
+
+/** A plain function name (`fn`, `&fn`, `(cast)fn`); whether a function of that name exists is decided later. */
+function functionName(node: Node | null | undefined): string | undefined {
+  const n = unwrap(node);
+  return n?.type === 'identifier' && !/^[A-Z0-9_]+$/.test(n.text) ? n.text : undefined;
+}
+
+/** Parameters and local variables: a name passed as an argument that is one of these is no function. */
+function declaredNames(fn: Node): Set<string> {
+  const names = new Set<string>();
+  for (const decl of fn.descendantsOfType(['parameter_declaration', 'declaration'])) {
+    for (const d of decl?.childrenForFieldName('declarator') ?? []) {
+      let n: Node | null = d;
+      while (n && n.type !== 'identifier') n = n.childForFieldName('declarator');
+      if (n) names.add(n.text);
+    }
+  }
+  return names;
+}
