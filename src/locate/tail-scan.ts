@@ -168,8 +168,9 @@ export class TailScanner {
     const parsed = parseLogLine(line);
     if (parsed.bootMarker) return this.finish('boot', offset);
     if (parsed.time !== undefined) {
-      // the clock went back between this line and the later one: the later one started a boot
-      if (this.laterTime !== undefined && this.laterTime + 1 < parsed.time) return this.finish('boot', offset);
+      // The clock restarted between this line and the later one: the later one started a boot. (A clock
+      // that only steps back is a frozen CPU's NMI backtrace keeping the time it froze at.)
+      if (this.laterTime !== undefined && this.laterTime < 1 && this.laterTime + 1 < parsed.time) return this.finish('boot', offset);
       this.laterTime = parsed.time;
     }
     if (line.includes('#')) {

@@ -16,6 +16,9 @@ import type { CommandContext } from '../context.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
 import { loadManifests, type StoredManifest } from '../manifest-store.js';
 
+/** How far behind the last breadcrumb a log read from its end is read for trails and cycle history. */
+const HISTORY_BYTES = 1024 * 1024;
+
 export interface LocateFlags {
   manifest?: string;
   trail: number;
@@ -132,8 +135,9 @@ export async function analyzeLog(
       readForward(fd, 0, size, limits.chunkBytes, (text) => analyzer.push(text));
       return { analysis: analyzer.end(), fromStart: true, toEnd: true };
     }
-    // back far enough for each thread's cycle history too, not only the trail shown
-    const scanner = new TailScanner({ isOurs: (tag) => resolver.knowsTag(tag), trail: Math.max(trail, HISTORY) });
+    // Back far enough for each thread's cycle history too, not only the trail shown, but within a byte
+    // budget: breadcrumbs thin out in a huge log, and the answer must not wait for the whole file.
+    const scanner = new TailScanner({ isOurs: (tag) => resolver.knowsTag(tag), trail: Math.max(trail, HISTORY), maxBackBytes: HISTORY_BYTES });
     let step = limits.chunkBytes;
     for (let end = size; end > 0; end -= step, step = Math.min(step * 2, limits.maxChunkBytes ?? step)) {
       const start = Math.max(0, end - step);
