@@ -9,7 +9,7 @@ import { registerLocateFreeze } from '../../src/cli/commands/locate-freeze.js';
 import type { CommandContext } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
 import { serializeManifest } from '../../src/manifest/serialize.js';
-import { crumbs, demo, freezeScenario, render } from './helpers.js';
+import { crumbs, demo, demoTree, freezeScenario, render } from './helpers.js';
 
 interface Run {
   code: number;
@@ -38,14 +38,9 @@ async function kcrumbStdin(cwd: string, input: string, ...args: string[]): Promi
   return { code: ctx.exitCode, out: out.join('\n'), err: err.join('\n') };
 }
 
-/** A kernel tree with the instrumented fixture and its manifest in .kcrumb/, as instrument leaves it. */
+/** A kernel tree with the instrumented fixture, its manifest in .kcrumb/, and a serial log of a freeze. */
 async function tree(): Promise<string> {
-  const root = mkdtempSync(join(tmpdir(), 'kcrumb-cli-'));
-  const { manifest, instrumented } = await demo('kq7x', root);
-  mkdirSync(join(root, 'drivers/md'), { recursive: true });
-  writeFileSync(join(root, 'drivers/md/dm-demo.c'), instrumented, 'latin1');
-  mkdirSync(join(root, '.kcrumb'));
-  writeFileSync(join(root, '.kcrumb/kq7x.json'), serializeManifest(manifest));
+  const root = await demoTree('kcrumb-cli-');
   writeFileSync(join(root, 'serial.log'), render(freezeScenario(), 'console-crlf-noise'), 'latin1');
   return root;
 }

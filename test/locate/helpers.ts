@@ -3,11 +3,14 @@
  * of a freeze scenario, and a renderer that writes those events in every log format of
  * shared/notes/kernel-logs.md.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { instrumentSources } from '../../src/instrument/instrument.js';
 import { parseTemplate } from '../../src/instrument/template.js';
 import type { Manifest } from '../../src/manifest/schema.js';
+import { serializeManifest } from '../../src/manifest/serialize.js';
 import { LogAnalyzer } from '../../src/locate/analyze.js';
 import { LockCatalog } from '../../src/locate/locks.js';
 import { locateFreeze, type Answer } from '../../src/locate/locate.js';
@@ -327,4 +330,15 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A temp kernel tree holding the instrumented demo fixture and its manifest in .kcrumb/, as instrument leaves it. */
+export async function demoTree(prefix: string, tag = 'kq7x'): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const { manifest, instrumented } = await demo(tag, root);
+  mkdirSync(join(root, 'drivers/md'), { recursive: true });
+  writeFileSync(join(root, 'drivers/md/dm-demo.c'), instrumented, 'latin1');
+  mkdirSync(join(root, '.kcrumb'));
+  writeFileSync(join(root, `.kcrumb/${tag}.json`), serializeManifest(manifest));
+  return root;
 }

@@ -12,19 +12,10 @@ import { describe, it } from 'node:test';
 import { serializeManifest } from '../../src/manifest/serialize.js';
 import { CrumbResolver } from '../../src/locate/resolve.js';
 import { LiveCrumbs, QuietClock } from '../../src/watch/live.js';
-import { demo } from '../locate/helpers.js';
+import { demo, demoTree } from '../locate/helpers.js';
 import { runCli } from '../support/run-cli.js';
 
-/** A tree with the instrumented demo fixture and its manifest, as kcrumb instrument leaves it. */
-async function tree(): Promise<string> {
-  const root = mkdtempSync(join(tmpdir(), 'kcrumb-watch-'));
-  const { manifest, instrumented } = await demo('kq7x', root);
-  mkdirSync(join(root, 'drivers/md'), { recursive: true });
-  writeFileSync(join(root, 'drivers/md/dm-demo.c'), instrumented, 'latin1');
-  mkdirSync(join(root, '.kcrumb'));
-  writeFileSync(join(root, '.kcrumb/kq7x.json'), serializeManifest(manifest));
-  return root;
-}
+const tree = () => demoTree('kcrumb-watch-');
 
 type Step = { append: string } | { truncate: true } | { send: string };
 
