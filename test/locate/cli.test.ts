@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,8 +8,7 @@ import { Command } from 'commander';
 import { registerLocateFreeze } from '../../src/cli/commands/locate-freeze.js';
 import type { CommandContext } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
-import { serializeManifest } from '../../src/manifest/serialize.js';
-import { crumbs, demo, demoTree, freezeScenario, render } from './helpers.js';
+import { crumbs, demoTree, freezeScenario, render } from './helpers.js';
 
 interface Run {
   code: number;

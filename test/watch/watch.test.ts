@@ -5,11 +5,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { serializeManifest } from '../../src/manifest/serialize.js';
 import { CrumbResolver } from '../../src/locate/resolve.js';
 import { LiveCrumbs, QuietClock } from '../../src/watch/live.js';
 import { demo, demoTree } from '../locate/helpers.js';
