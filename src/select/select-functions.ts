@@ -38,10 +38,6 @@ export interface Selection {
 
 /** The default selection: every hook of every target_type, and what they call, transitively. */
 export function selectFunctions(files: SelectableFile[], options: SelectOptions): Selection {
-  return selectFromHooks(files, options);
-}
-
-function selectFromHooks(files: SelectableFile[], options: SelectOptions): Selection {
   const hooks = new Set(options.hooks ?? DEFAULT_HOOKS);
   const depthLimit = options.depth ?? Infinity;
   const byName = indexByName(files);
