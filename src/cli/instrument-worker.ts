@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { KcrumbError } from '../errors.js';
-import { analyzeParsed, assertNotInstrumented, withParsedFile, type SourceFile } from '../instrument/analyze.js';
+import { analyzeParsed, assertNotInstrumented, parseFile, type SourceFile } from '../instrument/analyze.js';
 import { choicesByName } from '../instrument/instrument.js';
 import { planFile, type FileChoice, type FilePlan } from '../instrument/plan-file.js';
 import { renderFile } from '../instrument/render.js';
@@ -51,13 +51,12 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
     case 'analyze': {
       const file = readSourceFile(setup.cwd, request.path);
       assertNotInstrumented(file);
-      return { type: 'analyzed', index: request.index, analysis: await withParsedFile(file, analyzeParsed) };
+      return { type: 'analyzed', index: request.index, analysis: analyzeParsed(await parseFile(file)) };
     }
     case 'plan': {
       const file = readSourceFile(setup.cwd, request.path);
-      const plan = await withParsedFile(file, (parsed) =>
-        planFile(parsed, request.choices ?? byName!.choicesFor(request.index, parsed.functions), setup.level),
-      );
+      const parsed = await parseFile(file);
+      const plan = planFile(parsed, request.choices ?? byName!.choicesFor(request.index, parsed.functions), setup.level);
       pending.set(request.index, { file, plan });
       const { edits: _edits, ...record } = plan;
       return { type: 'planned', index: request.index, sites: plan.sites.length, plan: record };

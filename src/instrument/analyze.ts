@@ -1,10 +1,10 @@
-import type { Tree } from 'web-tree-sitter';
 import { SOURCE_CLOSE, SOURCE_OPEN } from '../breadcrumb.js';
 import { KcrumbError } from '../errors.js';
 import { parseC } from '../parse/c-parser.js';
 import { findFunctions, type FunctionDef } from '../parse/functions.js';
 import { indexLines, type LineIndex } from '../parse/lines.js';
 import { maskKernelSyntax } from '../parse/mask.js';
+import type { SyntaxNode } from '../parse/syntax-tree.js';
 import type { SelectableFile } from '../select/select-functions.js';
 import { findDeferredWork, findFileScopeRegistrations } from '../select/deferred-work.js';
 import { findTargetHooks, type HookBinding } from '../select/target-hooks.js';
@@ -16,11 +16,11 @@ export interface SourceFile {
   text: string;
 }
 
-/** A file with its tree; valid only inside withParsedFile's callback. */
+/** A file with its syntax tree (parsed from the masked text; offsets are the original's). */
 export interface ParsedFile {
   path: string;
   text: string;
-  tree: Tree;
+  root: SyntaxNode;
   lines: LineIndex;
   functions: FunctionDef[];
   hooks: HookBinding[];
@@ -38,16 +38,12 @@ export function assertNotInstrumented(file: SourceFile): void {
   }
 }
 
-/** Masks and parses the file, runs `use` on it, and frees the tree (web-tree-sitter trees live in wasm memory). */
-export async function withParsedFile<T>(file: SourceFile, use: (parsed: ParsedFile) => T): Promise<T> {
-  const tree = await parseC(maskKernelSyntax(file.text).masked);
-  try {
-    const lines = indexLines(file.text);
-    const functions = findFunctions(tree, file.text, lines);
-    return use({ path: file.path, text: file.text, tree, lines, functions, hooks: findTargetHooks(tree, file.text) });
-  } finally {
-    tree.delete();
-  }
+/** Masks and parses the file, and finds its functions and target_type hooks. */
+export async function parseFile(file: SourceFile): Promise<ParsedFile> {
+  const root = await parseC(maskKernelSyntax(file.text).masked);
+  const lines = indexLines(file.text);
+  const functions = findFunctions(root, file.text, lines);
+  return { path: file.path, text: file.text, root, lines, functions, hooks: findTargetHooks(root, file.text) };
 }
 
 /** The functions, target_type hooks, call graph and deferred-work edges of a parsed file. */

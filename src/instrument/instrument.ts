@@ -5,7 +5,7 @@ import type { Level, Manifest, SkippedFile } from '../manifest/schema.js';
 import { neverInstrumentFile } from '../parse/never-instrument.js';
 import { globToRegExp, selectFunctions, type SelectOptions, type SelectedFunction } from '../select/select-functions.js';
 import { VERSION } from '../version.js';
-import { analyzeParsed, assertNotInstrumented, withParsedFile, type FileAnalysis, type SourceFile } from './analyze.js';
+import { analyzeParsed, assertNotInstrumented, parseFile, type FileAnalysis, type SourceFile } from './analyze.js';
 import { planFile, type FileChoice, type FilePlan } from './plan-file.js';
 import { renderFile } from './render.js';
 import type { Template } from './template.js';
@@ -56,7 +56,8 @@ export async function instrumentSources(given: SourceFile[], options: Instrument
   const result = emptyResult();
   recordSkippedFiles(result, builder, skippedFiles);
   for (const [index, file] of files.entries()) {
-    const plan = await withParsedFile(file, (parsed) => planFile(parsed, selection.choicesFor(index, parsed.functions), options.level));
+    const parsed = await parseFile(file);
+    const plan = planFile(parsed, selection.choicesFor(index, parsed.functions), options.level);
     addPlannedFile(result, builder, file, plan, options);
   }
   result.warnings.push(...selection.finish());
@@ -130,7 +131,7 @@ export interface Choices {
 export async function chooseFunctions(files: SourceFile[], options: SelectOptions): Promise<Choices> {
   if (options.functions) return choicesByName(options.functions, files.map((f) => f.path));
   const analyses: FileAnalysis[] = [];
-  for (const file of files) analyses.push(await withParsedFile(file, analyzeParsed));
+  for (const file of files) analyses.push(analyzeParsed(await parseFile(file)));
   return choicesFromAnalyses(analyses, options);
 }
 

@@ -9,7 +9,7 @@
  * (`if (err) { spin_unlock(&l); return; }`), and a goto carries what it holds to its label. Locks taken by
  * a caller (`__must_hold`, `*_locked` helpers) and trylocks are not seen.
  */
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode } from '../parse/syntax-tree.js';
 import type { CrumbContext } from '../manifest/schema.js';
 import { matchParen } from '../parse/mask.js';
 import { endsControlFlow, statementList, unlabel } from './statements.js';
@@ -160,22 +160,22 @@ function merge(a: State, b: State): State {
  * The context of every statement start and block end of one function body, by offset. A site's context
  * is the entry at its offset (the statement it precedes, or the block end it sits before).
  */
-export function lockContexts(body: Node, original: string): Map<number, SiteContext> {
+export function lockContexts(body: SyntaxNode, original: string): Map<number, SiteContext> {
   const states = new Map<number, Held[]>();
   const gotoStates = new Map<string, State>();
   const record = (offset: number, state: State) => {
     if (state && state.length > 0 && !states.has(offset)) states.set(offset, state);
   };
-  const text = (node: Node | null) => (node ? original.slice(node.startIndex, node.endIndex) : '');
+  const text = (node: SyntaxNode | null) => (node ? original.slice(node.startIndex, node.endIndex) : '');
   const run = (state: Held[], source: string) => eventsIn(source).reduce(apply, state);
 
-  const walkList = (block: Node, items: Node[], state: State): State => {
+  const walkList = (block: SyntaxNode, items: SyntaxNode[], state: State): State => {
     for (const item of items) state = walkStatement(item, state, block.startIndex);
     record(block.endIndex - 1, state);
     return state && state.filter((h) => h.scope !== block.startIndex);
   };
 
-  const walkStatement = (s: Node, state: State, blockStart: number): State => {
+  const walkStatement = (s: SyntaxNode, state: State, blockStart: number): State => {
     if (s.type === 'labeled_statement') {
       const label = s.childForFieldName('label')?.text ?? '';
       const inner = unlabel(s);
@@ -254,7 +254,7 @@ function describe(held: Held[]): SiteContext {
   return { context, heldBy: by.text };
 }
 
-function headText(original: string, loop: Node): string {
+function headText(original: string, loop: SyntaxNode): string {
   const open = original.indexOf('(', loop.startIndex);
   const close = open < 0 ? -1 : matchParen(original, open);
   return (close < 0 ? original.slice(loop.startIndex, loop.startIndex + 40) : original.slice(loop.startIndex, close + 1)).replace(/\s+/g, ' ');

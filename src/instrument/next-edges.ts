@@ -1,4 +1,4 @@
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode } from '../parse/syntax-tree.js';
 import { elseBodyOf, type Site } from './plan.js';
 import { LOOP_TYPES, statementList } from './statements.js';
 
@@ -10,8 +10,8 @@ const TRANSPARENT = new Set(['labeled_statement', 'preproc_if', 'preproc_ifdef',
  * head when a loop body ends, a goto's label. Calls into other functions are added by the caller.
  * A static over-approximation: it says where to look when a breadcrumb never printed.
  */
-export function computeNext(sites: Site[], body: Node): number[][] {
-  const firstIn = (node: Node, after: number): number | undefined => {
+export function computeNext(sites: Site[], body: SyntaxNode): number[][] {
+  const firstIn = (node: SyntaxNode, after: number): number | undefined => {
     for (let j = after + 1; j < sites.length; j++) {
       if (sites[j].offset >= node.endIndex) return undefined;
       if (sites[j].offset >= node.startIndex) return j;
@@ -31,7 +31,7 @@ export function computeNext(sites: Site[], body: Node): number[][] {
   };
 
   /** Sites that can print after `statement` completes normally. */
-  const follow = (statement: Node): number[] => {
+  const follow = (statement: SyntaxNode): number[] => {
     const out: number[] = [];
     let current = statement;
     for (;;) {
@@ -68,7 +68,7 @@ export function computeNext(sites: Site[], body: Node): number[][] {
     }
   };
 
-  const enclosing = (node: Node, types: Set<string>): Node | undefined => {
+  const enclosing = (node: SyntaxNode, types: Set<string>): SyntaxNode | undefined => {
     for (let p = node.parent; p && p.startIndex >= body.startIndex; p = p.parent) if (types.has(p.type)) return p;
     return undefined;
   };
@@ -105,7 +105,7 @@ export function computeNext(sites: Site[], body: Node): number[][] {
       case 'if_statement': {
         // Every arm of an else-if chain can come next, and the statement after the chain.
         const arms: number[] = [];
-        for (let branch: Node | null = s; branch; ) {
+        for (let branch: SyntaxNode | null = s; branch; ) {
           const consequence = branch.childForFieldName('consequence');
           if (consequence) arms.push(...orFollow(firstIn(consequence, i)));
           const elseBody = elseBodyOf(branch);

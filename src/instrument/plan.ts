@@ -1,4 +1,4 @@
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode } from '../parse/syntax-tree.js';
 import type { CrumbKind, Level } from '../manifest/schema.js';
 import {
   callsInHead,
@@ -16,7 +16,7 @@ export interface Site {
   offset: number;
   kind: CrumbKind;
   /** The statement the breadcrumb precedes, or the block whose closing brace it precedes. */
-  node: Node;
+  node: SyntaxNode;
   /** True when the breadcrumb sits just before a closing brace rather than before a statement. */
   atClose: boolean;
   /** Functions the statement calls before any statement nested in it (for the `next` edges). */
@@ -58,19 +58,19 @@ type Role = 'entry' | 'branch' | 'loop' | 'case' | undefined;
  * - nothing goes inside expressions (statement expressions included) or macro definitions, because the
  *   walk only descends into statement bodies.
  */
-export function planFunction(body: Node, level: Level, original: string): FunctionPlan {
+export function planFunction(body: SyntaxNode, level: Level, original: string): FunctionPlan {
   const wanted = KINDS_BY_LEVEL[level];
   const sites: Site[] = [];
   const edits: Edit[] = [];
   let misparsedAt: number | undefined;
 
-  const addSite = (offset: number, kind: CrumbKind, node: Node, atClose: boolean) => {
+  const addSite = (offset: number, kind: CrumbKind, node: SyntaxNode, atClose: boolean) => {
     sites.push({ offset, kind, node, atClose, calls: atClose ? [] : callsInHead(node, original) });
     edits.push({ type: 'crumb', offset, site: sites.length - 1 });
   };
 
   /** The kind a breadcrumb right before `statement` would have, or undefined when the level wants none. */
-  const kindBefore = (statement: Node, role: Role): CrumbKind | undefined => {
+  const kindBefore = (statement: SyntaxNode, role: Role): CrumbKind | undefined => {
     const inner = unlabel(statement);
     if (isDeclarationLike(inner)) return undefined;
     const candidates: (CrumbKind | undefined)[] = [
@@ -82,7 +82,7 @@ export function planFunction(body: Node, level: Level, original: string): Functi
     return candidates.find((kind) => kind !== undefined && wanted.has(kind));
   };
 
-  const visitStatement = (statement: Node, role: Role) => {
+  const visitStatement = (statement: SyntaxNode, role: Role) => {
     const kind = kindBefore(statement, role);
     const inner = unlabel(statement);
     if (kind) addSite(inner.startIndex, kind, inner, false);
@@ -115,7 +115,7 @@ export function planFunction(body: Node, level: Level, original: string): Functi
   };
 
   /** The body of an if/else arm or a loop. */
-  const visitArm = (body: Node, role: Role) => {
+  const visitArm = (body: SyntaxNode, role: Role) => {
     if (body.type === 'compound_statement') {
       const hasStatements = visitList(statementList(body), role);
       if (!hasStatements && role && wanted.has(role)) addSite(body.endIndex - 1, role, body, true);
@@ -130,7 +130,7 @@ export function planFunction(body: Node, level: Level, original: string): Functi
     }
   };
 
-  const visitInside = (statement: Node) => {
+  const visitInside = (statement: SyntaxNode) => {
     switch (statement.type) {
       case 'compound_statement':
         visitList(statementList(statement), undefined);
@@ -177,13 +177,13 @@ export function planFunction(body: Node, level: Level, original: string): Functi
   return { sites, edits: order.map((o) => o.edit), misparsedAt };
 }
 
-export function elseBodyOf(ifStatement: Node): Node | null {
+export function elseBodyOf(ifStatement: SyntaxNode): SyntaxNode | null {
   const alternative = ifStatement.childForFieldName('alternative');
   if (!alternative) return null;
   return alternative.type === 'else_clause' ? alternative.namedChild(alternative.namedChildCount - 1) : alternative;
 }
 
-function lastStatement(items: ListItem[]): Node | undefined {
+function lastStatement(items: ListItem[]): SyntaxNode | undefined {
   for (let i = items.length - 1; i >= 0; i--) {
     if (!items[i].conditional && !isDeclarationLike(items[i].node)) return items[i].node;
   }

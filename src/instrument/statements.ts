@@ -1,4 +1,4 @@
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode } from '../parse/syntax-tree.js';
 
 /** What tree-sitter-c calls the nodes the planner reasons about. */
 export const LOOP_TYPES = new Set(['while_statement', 'for_statement', 'do_statement']);
@@ -19,7 +19,7 @@ const CAPITALS_MACRO = /^[A-Z][A-Z0-9_]*$/;
 const NO_RETURN_CALLS = /^(?:BUG|panic|do_exit|kthread_exit|kthread_complete_and_exit|unreachable|__builtin_unreachable|machine_halt|emergency_restart)$/;
 
 export interface ListItem {
-  node: Node;
+  node: SyntaxNode;
   /** True when the item sits inside a preprocessor conditional of the list. */
   conditional: boolean;
   /** Start offset of the innermost #if/#else branch holding the item (-1 outside any). */
@@ -31,10 +31,10 @@ export interface ListItem {
  * `#ifdef X stmt; #endif` contributes `stmt` (marked conditional), so statements inside `#if` get
  * breadcrumbs of their own, in their own branch of the conditional.
  */
-export function statementList(container: Node): ListItem[] {
+export function statementList(container: SyntaxNode): ListItem[] {
   const items: ListItem[] = [];
   const skipFirst = container.type === 'case_statement' ? caseBodyStart(container) : 0;
-  const add = (node: Node, conditional: boolean, branch: number) => {
+  const add = (node: SyntaxNode, conditional: boolean, branch: number) => {
     // A preprocessor block's condition (#if X) or name (#ifdef X) is not a statement.
     const head = PREPROC_BLOCKS.has(node.type) ? (node.childForFieldName('condition') ?? node.childForFieldName('name')) : null;
     for (const child of node.namedChildren) {
@@ -48,12 +48,12 @@ export function statementList(container: Node): ListItem[] {
 }
 
 /** Offset just after a case label's colon: the statements of the case start there. */
-function caseBodyStart(caseNode: Node): number {
+function caseBodyStart(caseNode: SyntaxNode): number {
   for (const child of caseNode.children) if (child && child.type === ':') return child.endIndex;
   return caseNode.startIndex;
 }
 
-export function isDeclarationLike(node: Node): boolean {
+export function isDeclarationLike(node: SyntaxNode): boolean {
   if (node.type === 'declaration' || node.type === 'type_definition' || node.type === 'struct_specifier') return true;
   if (node.type !== 'expression_statement') return false;
   const name = calleeName(node.namedChild(0));
@@ -76,26 +76,26 @@ export function leadingDeclarations(items: ListItem[]): number {
   return count;
 }
 
-function isCapitalsMacroStatement(node: Node): boolean {
+function isCapitalsMacroStatement(node: SyntaxNode): boolean {
   if (node.type !== 'expression_statement') return false;
   const name = calleeName(node.namedChild(0));
   return name !== undefined && CAPITALS_MACRO.test(name);
 }
 
 /** `;` alone. */
-export function isEmptyStatement(node: Node): boolean {
+export function isEmptyStatement(node: SyntaxNode): boolean {
   return node.type === 'expression_statement' && node.namedChildCount === 0;
 }
 
 /** For `f(x)` the name `f`; for `guard(m)(&l)` the innermost name `guard`. */
-export function calleeName(node: Node | null): string | undefined {
+export function calleeName(node: SyntaxNode | null): string | undefined {
   let fn = node;
   while (fn && fn.type === 'call_expression') fn = fn.childForFieldName('function');
   return fn && fn !== node && fn.type === 'identifier' ? fn.text : undefined;
 }
 
 /** Follows `a: b: stmt` to `stmt`. */
-export function unlabel(node: Node): Node {
+export function unlabel(node: SyntaxNode): SyntaxNode {
   let inner = node;
   while (inner.type === 'labeled_statement') {
     const next = inner.namedChild(inner.namedChildCount - 1);
@@ -106,7 +106,7 @@ export function unlabel(node: Node): Node {
 }
 
 /** Does control never flow past this statement (return, goto, BUG(), panic())? */
-export function endsControlFlow(node: Node): boolean {
+export function endsControlFlow(node: SyntaxNode): boolean {
   const inner = unlabel(node);
   if (inner.type === 'return_statement' || inner.type === 'goto_statement') return true;
   if (inner.type === 'expression_statement') {
@@ -121,7 +121,7 @@ export function endsControlFlow(node: Node): boolean {
  * head's source text. Read from text because walking the tree for every statement costs more than the
  * parse; a macro or keyword that slips in is harmless, only names of instrumented functions are used.
  */
-export function callsInHead(statement: Node, original: string): string[] {
+export function callsInHead(statement: SyntaxNode, original: string): string[] {
   const names: string[] = [];
   for (const part of headParts(statement)) {
     const text = original.slice(part.startIndex, part.endIndex);
@@ -134,10 +134,10 @@ const CALL_IN_TEXT = /([A-Za-z_]\w*)\s*\(/g;
 const KEYWORDS_BEFORE_PAREN = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'alignof', '_Alignof', 'defined', 'asm', '__asm__', 'volatile', '__attribute__']);
 
 /** The parts of a statement that run before any statement nested in it. */
-function headParts(statement: Node): Node[] {
+function headParts(statement: SyntaxNode): SyntaxNode[] {
   const fields = HEAD_FIELDS[statement.type];
   if (!fields) return [statement];
-  return fields.map((field) => statement.childForFieldName(field)).filter((n): n is Node => n !== null);
+  return fields.map((field) => statement.childForFieldName(field)).filter((n): n is SyntaxNode => n !== null);
 }
 
 const HEAD_FIELDS: Record<string, string[]> = {
@@ -156,7 +156,7 @@ const HEAD_FIELDS: Record<string, string[]> = {
  * function? Iterator macros count (they are masked to `while`); `scoped_guard` and `do { } while (0)` run
  * their body once and do not.
  */
-export function isInLoop(node: Node, body: Node, original: string): boolean {
+export function isInLoop(node: SyntaxNode, body: SyntaxNode, original: string): boolean {
   for (let p = node.parent; p && p.startIndex >= body.startIndex && p.endIndex <= body.endIndex; p = p.parent) {
     if (!LOOP_TYPES.has(p.type)) continue;
     if (/^scoped(?:_cond)?_guard\b/.test(original.slice(p.startIndex, p.startIndex + 20))) continue;

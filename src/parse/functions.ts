@@ -1,12 +1,12 @@
-import type { Node, Tree } from 'web-tree-sitter';
+import type { SyntaxNode } from './syntax-tree.js';
 import { lineOf, type LineIndex } from './lines.js';
 import { nmiHandlers } from './never-instrument.js';
 
 /** A function definition found in one file. */
 export interface FunctionDef {
   name: string;
-  node: Node;
-  body: Node;
+  node: SyntaxNode;
+  body: SyntaxNode;
   /** 1-based line of the name, and of the closing brace. */
   line: number;
   endLine: number;
@@ -20,10 +20,10 @@ export interface FunctionDef {
 const FORBIDDEN_ANNOTATION = /\b(noinstr|__cpuidle)\b/;
 
 /** Every function definition at file scope (and inside preprocessor conditionals at file scope). */
-export function findFunctions(tree: Tree, original: string, lines: LineIndex): FunctionDef[] {
+export function findFunctions(root: SyntaxNode, original: string, lines: LineIndex): FunctionDef[] {
   const found: FunctionDef[] = [];
   const nmi = nmiHandlers(original);
-  const visit = (node: Node) => {
+  const visit = (node: SyntaxNode) => {
     for (const child of node.namedChildren) {
       if (!child) continue;
       if (child.type === 'function_definition') {
@@ -35,11 +35,11 @@ export function findFunctions(tree: Tree, original: string, lines: LineIndex): F
       }
     }
   };
-  visit(tree.rootNode);
+  visit(root);
   return found;
 }
 
-function describeFunction(node: Node, original: string, lines: LineIndex): FunctionDef | undefined {
+function describeFunction(node: SyntaxNode, original: string, lines: LineIndex): FunctionDef | undefined {
   const body = node.childForFieldName('body');
   const nameNode = functionNameNode(node);
   if (!body || !nameNode) return undefined;
@@ -58,8 +58,8 @@ function describeFunction(node: Node, original: string, lines: LineIndex): Funct
 }
 
 /** The identifier a function_definition declares, through pointer and parenthesised declarators. */
-export function functionNameNode(def: Node): Node | undefined {
-  let d: Node | null = def.childForFieldName('declarator');
+export function functionNameNode(def: SyntaxNode): SyntaxNode | undefined {
+  let d: SyntaxNode | null = def.childForFieldName('declarator');
   while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
   let name = d?.childForFieldName('declarator') ?? null;
   while (name && name.type === 'parenthesized_declarator') name = name.namedChild(0);
@@ -70,11 +70,11 @@ export function functionNameNode(def: Node): Node | undefined {
  * A reason to skip the function, or undefined when its parse errors are harmless: an ERROR that stays
  * inside one expression (a type passed to container_of or max_t) does not move any statement boundary.
  */
-function findUnsafe(body: Node, lines: LineIndex): string | undefined {
+function findUnsafe(body: SyntaxNode, lines: LineIndex): string | undefined {
   const nested = body.descendantsOfType('function_definition')[0];
   if (nested) return `misparsed at line ${lineOf(lines, nested.startIndex)} (an unknown iterator macro?)`;
   let reason: string | undefined;
-  const walk = (node: Node) => {
+  const walk = (node: SyntaxNode) => {
     if (reason || !node.hasError) return;
     if (node.isMissing) {
       reason = `parse error at line ${lineOf(lines, node.startIndex)} (missing ${node.type})`;

@@ -13,7 +13,7 @@
  * Read from the tree of one function; matched across files by select-functions.ts. Kept as plain data
  * (it crosses threads).
  */
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode } from '../parse/syntax-tree.js';
 
 export interface DeferredEdge {
   /**
@@ -97,7 +97,7 @@ const REGISTER_AND_ARM: Record<string, [number, number]> = {
 const FILE_SCOPE_REGISTER = /\b(DECLARE_WORK|DECLARE_DELAYED_WORK|DECLARE_DEFERRABLE_WORK|DECLARE_TASKLET|DECLARE_TASKLET_OLD|DEFINE_TIMER|DEFINE_KTHREAD_WORK|DEFINE_IRQ_WORK)\s*\(\s*(\w+)\s*,\s*(\w+)\s*[,)]/g;
 
 /** The deferred-work edges of one function, in source order. */
-export function findDeferredWork(fn: Node, body: Node): DeferredEdge[] {
+export function findDeferredWork(fn: SyntaxNode, body: SyntaxNode): DeferredEdge[] {
   const edges: DeferredEdge[] = [];
   const local = declaredNames(fn);
   for (const node of body.descendantsOfType(['call_expression', 'assignment_expression'])) {
@@ -158,7 +158,7 @@ export function findFileScopeRegistrations(text: string): DeferredEdge[] {
  * `x->timer.function = fn` registers fn for `timer` (hrtimers); `bio->bi_end_io = fn` stores a callback.
  * Only a field on the left and a plain name on the right: anything else is not a function pointer we can name.
  */
-function fieldAssignment(node: Node, local: Set<string>): DeferredEdge | undefined {
+function fieldAssignment(node: SyntaxNode, local: Set<string>): DeferredEdge | undefined {
   const left = node.childForFieldName('left');
   const handler = functionName(node.childForFieldName('right'));
   if (left?.type !== 'field_expression' || !handler || local.has(handler)) return undefined;
@@ -170,13 +170,13 @@ function fieldAssignment(node: Node, local: Set<string>): DeferredEdge | undefin
   return { type: 'direct', handler, label: `.${field} =` };
 }
 
-function argumentsOf(call: Node): (Node | null)[] {
+function argumentsOf(call: SyntaxNode): (SyntaxNode | null)[] {
   const list = call.childForFieldName('arguments');
   return list ? list.namedChildren.filter((n) => n?.type !== 'comment') : [];
 }
 
 /** Strips `&`, `*`, parentheses and casts: `&(x->work)` -> `x->work`. */
-function unwrap(node: Node | null | undefined): Node | undefined {
+function unwrap(node: SyntaxNode | null | undefined): SyntaxNode | undefined {
   let n = node ?? undefined;
   for (;;) {
     if (!n) return undefined;
@@ -187,7 +187,7 @@ function unwrap(node: Node | null | undefined): Node | undefined {
 }
 
 /** The member name that identifies a work, timer or thread: `&io->work` -> `work`, `&name` -> `name`. */
-export function memberKey(node: Node | null | undefined): string | undefined {
+export function memberKey(node: SyntaxNode | null | undefined): string | undefined {
   let n = unwrap(node);
   while (n?.type === 'subscript_expression') n = unwrap(n.childForFieldName('argument'));
   if (n?.type === 'field_expression') return n.childForFieldName('field')?.text;
@@ -196,17 +196,17 @@ export function memberKey(node: Node | null | undefined): string | undefined {
 }
 
 /** A plain function name (`fn`, `&fn`, `(cast)fn`); whether a function of that name exists is decided later. */
-function functionName(node: Node | null | undefined): string | undefined {
+function functionName(node: SyntaxNode | null | undefined): string | undefined {
   const n = unwrap(node);
   return n?.type === 'identifier' && !/^[A-Z0-9_]+$/.test(n.text) ? n.text : undefined;
 }
 
 /** Parameters and local variables: a name passed as an argument that is one of these is no function. */
-function declaredNames(fn: Node): Set<string> {
+function declaredNames(fn: SyntaxNode): Set<string> {
   const names = new Set<string>();
   for (const decl of fn.descendantsOfType(['parameter_declaration', 'declaration'])) {
     for (const d of decl?.childrenForFieldName('declarator') ?? []) {
-      let n: Node | null = d;
+      let n: SyntaxNode | null = d;
       while (n && n.type !== 'identifier') n = n.childForFieldName('declarator');
       if (n) names.add(n.text);
     }

@@ -1,4 +1,4 @@
-import type { Node, Tree } from 'web-tree-sitter';
+import type { SyntaxNode } from '../parse/syntax-tree.js';
 
 /**
  * The device-mapper callbacks that run in the I/O path and in suspend and teardown: where a freeze on
@@ -28,10 +28,10 @@ export interface HookBinding {
 }
 
 /** Every `.hook = function` of every `struct target_type` initializer in the file. */
-export function findTargetHooks(tree: Tree, text: string): HookBinding[] {
+export function findTargetHooks(root: SyntaxNode, text: string): HookBinding[] {
   const bindings: HookBinding[] = [];
   if (!text.includes('target_type')) return bindings;
-  for (const declaration of tree.rootNode.descendantsOfType('declaration')) {
+  for (const declaration of root.descendantsOfType('declaration')) {
     if (!declaration || !isTargetType(declaration.childForFieldName('type'))) continue;
     for (const declarator of declaration.childrenForFieldName('declarator')) {
       if (declarator?.type !== 'init_declarator') continue;
@@ -50,11 +50,11 @@ export function findTargetHooks(tree: Tree, text: string): HookBinding[] {
   return bindings;
 }
 
-function isTargetType(type: Node | null): boolean {
+function isTargetType(type: SyntaxNode | null): boolean {
   return type?.type === 'struct_specifier' && type.childForFieldName('name')?.text === 'target_type';
 }
 
-function declaratorName(node: Node | null): string {
+function declaratorName(node: SyntaxNode | null): string {
   let d = node;
   while (d && d.type !== 'identifier') d = d.childForFieldName('declarator');
   return d?.text ?? '?';

@@ -1,4 +1,4 @@
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode } from '../../src/parse/syntax-tree.js';
 import { INSERTED_SPAN } from '../../src/breadcrumb.js';
 import type { Manifest } from '../../src/manifest/schema.js';
 import { parseC } from '../../src/parse/c-parser.js';
@@ -14,40 +14,36 @@ const LOOPS = new Set(['while_statement', 'for_statement', 'do_statement']);
  * Returns one message per breadcrumb that fails.
  */
 export async function checkPlacement(instrumented: string, manifest: Manifest, fileIndex: number): Promise<string[]> {
-  const tree = await parseC(maskKernelSyntax(instrumented).masked);
+  const root = await parseC(maskKernelSyntax(instrumented).masked);
   const problems: string[] = [];
-  try {
-    for (const crumb of manifest.crumbs.filter((c) => c.file === fileIndex)) {
-      const literal = `"${manifest.tag}#${crumb.id}@`;
-      const at = instrumented.indexOf(literal);
-      const where = `#${crumb.id} (${crumb.function}, line ${crumb.line}, ${crumb.kind})`;
-      if (at < 0) {
-        problems.push(`${where}: not in the text`);
-        continue;
-      }
-      let statement: Node | null = tree.rootNode.descendantForIndex(at);
-      while (statement && statement.type !== 'expression_statement') statement = statement.parent;
-      let block = statement?.parent ?? null;
-      while (block && (PREPROC.test(block.type) || block.type === 'labeled_statement')) block = block.parent;
-      if (!statement || !block || (block.type !== 'compound_statement' && block.type !== 'case_statement')) {
-        problems.push(`${where}: not a statement of a block (parent ${block?.type})`);
-        continue;
-      }
-      const owner = block.parent;
-      if (crumb.kind === 'loop' && !(owner && LOOPS.has(owner.type))) problems.push(`${where}: not inside a loop body (in ${owner?.type})`);
-      if (crumb.kind === 'branch' && !(owner && (owner.type === 'if_statement' || owner.type === 'else_clause'))) {
-        problems.push(`${where}: not inside an if/else arm (in ${owner?.type})`);
-      }
-      if (crumb.kind === 'case' && block.type !== 'case_statement') problems.push(`${where}: not inside a case (in ${block.type})`);
-      const close = instrumented.indexOf('/*kc>*/', at);
-      const follower = instrumented.slice(close + 7, close + 7 + 400).replace(INSERTED_SPAN, '').replace(/\s+/g, ' ');
-      const expected = crumb.statement.startsWith('}') ? '}' : crumb.statement.slice(0, 20);
-      if (!follower.trimStart().startsWith(expected.slice(0, Math.min(expected.length, 20)))) {
-        problems.push(`${where}: followed by ${JSON.stringify(follower.slice(0, 40))} instead of ${JSON.stringify(expected)}`);
-      }
+  for (const crumb of manifest.crumbs.filter((c) => c.file === fileIndex)) {
+    const literal = `"${manifest.tag}#${crumb.id}@`;
+    const at = instrumented.indexOf(literal);
+    const where = `#${crumb.id} (${crumb.function}, line ${crumb.line}, ${crumb.kind})`;
+    if (at < 0) {
+      problems.push(`${where}: not in the text`);
+      continue;
     }
-  } finally {
-    tree.delete();
+    let statement: SyntaxNode | null = root.descendantForIndex(at);
+    while (statement && statement.type !== 'expression_statement') statement = statement.parent;
+    let block = statement?.parent ?? null;
+    while (block && (PREPROC.test(block.type) || block.type === 'labeled_statement')) block = block.parent;
+    if (!statement || !block || (block.type !== 'compound_statement' && block.type !== 'case_statement')) {
+      problems.push(`${where}: not a statement of a block (parent ${block?.type})`);
+      continue;
+    }
+    const owner = block.parent;
+    if (crumb.kind === 'loop' && !(owner && LOOPS.has(owner.type))) problems.push(`${where}: not inside a loop body (in ${owner?.type})`);
+    if (crumb.kind === 'branch' && !(owner && (owner.type === 'if_statement' || owner.type === 'else_clause'))) {
+      problems.push(`${where}: not inside an if/else arm (in ${owner?.type})`);
+    }
+    if (crumb.kind === 'case' && block.type !== 'case_statement') problems.push(`${where}: not inside a case (in ${block.type})`);
+    const close = instrumented.indexOf('/*kc>*/', at);
+    const follower = instrumented.slice(close + 7, close + 7 + 400).replace(INSERTED_SPAN, '').replace(/\s+/g, ' ');
+    const expected = crumb.statement.startsWith('}') ? '}' : crumb.statement.slice(0, 20);
+    if (!follower.trimStart().startsWith(expected.slice(0, Math.min(expected.length, 20)))) {
+      problems.push(`${where}: followed by ${JSON.stringify(follower.slice(0, 40))} instead of ${JSON.stringify(expected)}`);
+    }
   }
   return problems;
 }
