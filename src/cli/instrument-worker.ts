@@ -12,7 +12,7 @@ import { renderFile } from '../instrument/render.js';
 import type { Template } from '../instrument/template.js';
 import type { Level } from '../manifest/schema.js';
 import { sha256 } from '../manifest/hash.js';
-import { readSourceFile, stageFile } from './source-files.js';
+import { readSourceFile, stageFileAsync } from './source-files.js';
 
 export interface WorkerSetup {
   cwd: string;
@@ -68,7 +68,7 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
       const text = renderFile(file.text, plan, setup.template, setup.tag, request.firstId, setup.loopLimit);
       const hashes = { originalSha256: sha256(file.text), instrumentedSha256: sha256(text) };
       if (request.dryRun) return { type: 'rendered', index: request.index, text, ...hashes };
-      return { type: 'rendered', index: request.index, staged: stageFile(setup.cwd, file.path, text), ...hashes };
+      return { type: 'rendered', index: request.index, staged: await stageFileAsync(setup.cwd, file.path, text), ...hashes };
     }
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { KcrumbError } from '../errors.js';
 import type { SourceFile } from '../instrument/instrument.js';
 
@@ -94,6 +95,7 @@ export class StagedWriter {
   private readonly fd: number;
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
+  private closed = false;
 
   constructor(cwd: string, path: string) {
     this.target = resolve(cwd, path);
@@ -120,18 +122,36 @@ export class StagedWriter {
       this.flush();
       fsyncSync(this.fd);
     } finally {
-      closeSync(this.fd);
+      this.closeFd();
+    }
+    return { temp: this.temp, target: this.target };
+  }
+
+  /** close(), with the fsync waited for on libuv's thread pool: the thread goes on with other work meanwhile. */
+  async closeAsync(): Promise<StagedFile> {
+    try {
+      this.flush();
+      await fsyncAsync(this.fd);
+    } finally {
+      this.closeFd();
     }
     return { temp: this.temp, target: this.target };
   }
 
   abort(): void {
     try {
-      closeSync(this.fd);
+      this.closeFd();
     } catch {
-      // already closed
+      // the error that made us abort matters more
     }
     tryUnlink(this.temp);
+  }
+
+  /** Closes once: after an async close the number may already belong to another file. */
+  private closeFd(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
   }
 
   private flush(): void {
@@ -152,6 +172,20 @@ export function stageFile(cwd: string, path: string, text: string, encoding: Buf
     throw error;
   }
 }
+
+/** stageFile for the instrument workers: they plan the next file while the disk syncs this one. */
+export async function stageFileAsync(cwd: string, path: string, text: string, encoding: BufferEncoding = 'latin1'): Promise<string> {
+  const writer = new StagedWriter(cwd, path);
+  try {
+    writer.write(text, encoding);
+    return (await writer.closeAsync()).temp;
+  } catch (error) {
+    writer.abort();
+    throw error;
+  }
+}
+
+const fsyncAsync = promisify(fsync);
 
 export function commitStaged(staged: StagedFile[]): void {
   for (const { temp, target } of staged) renameSync(temp, target);

@@ -12,7 +12,7 @@
 import type { SyntaxNode } from '../parse/syntax-tree.js';
 import type { CrumbContext } from '../manifest/schema.js';
 import { matchParen } from '../parse/mask.js';
-import { endsControlFlow, statementList, unlabel } from './statements.js';
+import { CALL_IN_TEXT, endsControlFlow, statementList, unlabel } from './statements.js';
 
 interface Held {
   context: CrumbContext;
@@ -82,19 +82,28 @@ const LOCKLESS_FAMILIES = new Set(['irq', 'preempt', 'cpu', 'cpu_var', 'bh']);
 
 type Event = { type: 'acquire'; held: Held } | { type: 'release'; family: string; lock: string };
 
-function classify(name: string, args: string, text: string): Event | undefined {
-  const lock = LOCKLESS_FAMILIES.has(name) ? '' : firstArgument(args);
+/** Every name classify knows contains one of these: most calls are ruled out without a regex. */
+const LOCKISH = /lock|irq|preempt|cpu|bh/;
+for (const name of [...Object.keys(OTHER_ACQUIRE), ...Object.keys(OTHER_RELEASE)]) {
+  if (!LOCKISH.test(name)) throw new Error(`lock-context: ${name} escapes the LOCKISH filter`);
+}
+
+function classify(name: string, args: () => string, callText: () => string): Event | undefined {
+  if (!LOCKISH.test(name)) return undefined;
+  // The lock and the call's text are read only for the few calls that are lock events.
+  const lock = () => (LOCKLESS_FAMILIES.has(name) ? '' : firstArgument(args()));
+  const acquire = (context: CrumbContext, family: string): Event => ({ type: 'acquire', held: { context, family, lock: lock(), text: callText() } });
   let m = SPIN_ACQUIRE.exec(name);
-  if (m) return { type: 'acquire', held: { context: m[1] ? 'irqs-off' : 'spinlock', family: 'spin', lock, text } };
-  if ((m = RW_ACQUIRE.exec(name))) return { type: 'acquire', held: { context: m[2] ? 'irqs-off' : 'spinlock', family: m[1], lock, text } };
-  if ((m = SEQ_ACQUIRE.exec(name))) return { type: 'acquire', held: { context: m[1] ? 'irqs-off' : 'spinlock', family: 'seq', lock, text } };
-  if (SPIN_RELEASE.test(name)) return { type: 'release', family: 'spin', lock };
-  if ((m = RW_RELEASE.exec(name))) return { type: 'release', family: m[1], lock };
-  if (SEQ_RELEASE.test(name)) return { type: 'release', family: 'seq', lock };
-  const other = OTHER_ACQUIRE[name];
-  if (other) return { type: 'acquire', held: { ...other, lock: LOCKLESS_FAMILIES.has(other.family) ? '' : lock, text } };
-  const family = OTHER_RELEASE[name];
-  if (family) return { type: 'release', family, lock: LOCKLESS_FAMILIES.has(family) ? '' : lock };
+  if (m) return acquire(m[1] ? 'irqs-off' : 'spinlock', 'spin');
+  if ((m = RW_ACQUIRE.exec(name))) return acquire(m[2] ? 'irqs-off' : 'spinlock', m[1]);
+  if ((m = SEQ_ACQUIRE.exec(name))) return acquire(m[1] ? 'irqs-off' : 'spinlock', 'seq');
+  if (SPIN_RELEASE.test(name)) return { type: 'release', family: 'spin', lock: lock() };
+  if ((m = RW_RELEASE.exec(name))) return { type: 'release', family: m[1], lock: lock() };
+  if (SEQ_RELEASE.test(name)) return { type: 'release', family: 'seq', lock: lock() };
+  const other = Object.hasOwn(OTHER_ACQUIRE, name) ? OTHER_ACQUIRE[name] : undefined;
+  if (other) return { type: 'acquire', held: { ...other, lock: LOCKLESS_FAMILIES.has(other.family) ? '' : lock(), text: callText() } };
+  const family = Object.hasOwn(OTHER_RELEASE, name) ? OTHER_RELEASE[name] : undefined;
+  if (family) return { type: 'release', family, lock: LOCKLESS_FAMILIES.has(family) ? '' : lock() };
   return undefined;
 }
 
@@ -106,19 +115,23 @@ function guardContext(guardClass: string): CrumbContext | undefined {
   return undefined; // mutex, rcu, srcu, ...: sleeping or cheap, printk is fine
 }
 
-const CALL = /([A-Za-z_]\w*)\s*\(/g;
 const GUARD = /^\s*guard\s*\(\s*(\w+)\s*\)\s*\(/;
 const SCOPED_GUARD = /^scoped(?:_cond)?_guard\s*\(\s*(\w+)\s*,/;
 
 /** The lock/irq events of `text`, in order. */
 function eventsIn(text: string): Event[] {
   const events: Event[] = [];
-  for (const m of text.matchAll(CALL)) {
+  for (const m of text.matchAll(CALL_IN_TEXT)) {
     const open = (m.index ?? 0) + m[0].length - 1;
-    const close = matchParen(text, open);
-    const args = close > open ? text.slice(open + 1, close) : '';
-    const call = `${m[1]}(${args})`.replace(/\s+/g, ' ');
-    const event = classify(m[1], args, call.length > 70 ? call.slice(0, 67) + '...' : call);
+    const args = () => {
+      const close = matchParen(text, open);
+      return close > open ? text.slice(open + 1, close) : '';
+    };
+    const callText = () => {
+      const call = `${m[1]}(${args()})`.replace(/\s+/g, ' ');
+      return call.length > 70 ? call.slice(0, 67) + '...' : call;
+    };
+    const event = classify(m[1], args, callText);
     if (event) events.push(event);
   }
   return events;

@@ -91,6 +91,8 @@ export function planFile(parsed: ParsedFile, choices: FileChoice[], level: Level
 /** The statement's first line from the original text (the tree's own text is the masked one). */
 function statementText(site: Site, original: string): string {
   if (site.atClose) return site.kind === 'exit' ? '} (end of function)' : '} (empty block)';
-  const firstLine = original.slice(site.offset, site.node.endIndex).split('\n')[0].replace(/\s+/g, ' ').trim();
+  const newline = original.indexOf('\n', site.offset);
+  const lineEnd = newline < 0 || newline > site.node.endIndex ? site.node.endIndex : newline;
+  const firstLine = original.slice(site.offset, Math.min(lineEnd, site.offset + 400)).replace(/\s+/g, ' ').trim();
   return firstLine.length > 120 ? firstLine.slice(0, 117) + '...' : firstLine;
 }

@@ -32,7 +32,11 @@ export interface ListItem {
  * breadcrumbs of their own, in their own branch of the conditional.
  */
 export function statementList(container: SyntaxNode): ListItem[] {
-  const items: ListItem[] = [];
+  // The planner, the next edges and the lock contexts all ask for the same lists.
+  let items = listsByNode.get(container);
+  if (items) return items;
+  items = [];
+  listsByNode.set(container, items);
   const skipFirst = container.type === 'case_statement' ? caseBodyStart(container) : 0;
   const add = (node: SyntaxNode, conditional: boolean, branch: number) => {
     // A preprocessor block's condition (#if X) or name (#ifdef X) is not a statement.
@@ -40,12 +44,14 @@ export function statementList(container: SyntaxNode): ListItem[] {
     for (const child of node.namedChildren) {
       if (!child || child.startIndex < skipFirst || (head && child.startIndex === head.startIndex)) continue;
       if (PREPROC_BLOCKS.has(child.type)) add(child, true, child.startIndex);
-      else if (!NOT_STATEMENTS.has(child.type)) items.push({ node: child, conditional, branch });
+      else if (!NOT_STATEMENTS.has(child.type)) items!.push({ node: child, conditional, branch });
     }
   };
   add(container, false, -1);
   return items;
 }
+
+const listsByNode = new WeakMap<SyntaxNode, ListItem[]>();
 
 /** Offset just after a case label's colon: the statements of the case start there. */
 function caseBodyStart(caseNode: SyntaxNode): number {
@@ -130,7 +136,8 @@ export function callsInHead(statement: SyntaxNode, original: string): string[] {
   return names;
 }
 
-const CALL_IN_TEXT = /([A-Za-z_]\w*)\s*\(/g;
+/** `name (`, starting only at the start of a word (a match tried inside every word is quadratic). */
+export const CALL_IN_TEXT = /(?<![\w$])([A-Za-z_]\w*)\s*\(/g;
 const KEYWORDS_BEFORE_PAREN = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'alignof', '_Alignof', 'defined', 'asm', '__asm__', 'volatile', '__attribute__']);
 
 /** The parts of a statement that run before any statement nested in it. */
