@@ -78,7 +78,8 @@ function generate(path: string, withCrumbs: boolean): void {
   closeSync(fd);
 }
 
-function time(command: string, argv: string[], cwd: string, check: (out: string) => boolean): number[] {
+/** Whole-process times of RUNS runs; `work` gets the in-process times bench/timed-main.mjs reports. */
+function time(command: string, argv: string[], cwd: string, check: (out: string) => boolean, work?: number[]): number[] {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const start = process.hrtime.bigint();
@@ -86,6 +87,8 @@ function time(command: string, argv: string[], cwd: string, check: (out: string)
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (!check(run.stdout)) throw new Error(`${command} ${argv.join(' ')}: unexpected output ${run.stdout.slice(0, 300)} ${run.stderr}`);
     times.push(ms);
+    const reported = /kcrumb-work-ms ([\d.]+)/.exec(run.stderr);
+    if (work && reported) work.push(Number(reported[1]));
   }
   return times;
 }
@@ -106,14 +109,19 @@ async function main(): Promise<void> {
       { name: 'start-only', file: join(dir, 'start-only.log'), crumbs: false, expect: 'dm-demo.c:31:9', last: 'kq7x#5@0' },
     ];
     const rows: string[] = [];
-    // Node's start-up and kcrumb's module loading, measured in the same run: the work is the rest.
+    // Node's start-up and kcrumb's module loading, measured in the same run, for reference.
     const startup = median(time('node', [join(REPO, 'bin/kcrumb'), '--version'], dir, (out) => /^\d+\.\d+\.\d+/.test(out)));
     for (const c of cases) {
       const start = Date.now();
       generate(c.file, c.crumbs);
       process.stderr.write(`generated ${c.name} in ${((Date.now() - start) / 1000).toFixed(1)} s\n`);
       spawnSync('sh', ['-c', `cat '${c.file}' > /dev/null`]); // page cache warm for every tool alike
-      const kcrumb = time('node', [join(REPO, 'bin/kcrumb'), 'locate-freeze', c.file], dir, (out) => out.startsWith(`drivers/md/${c.expect}`));
+      const found = (out: string) => out.startsWith(`drivers/md/${c.expect}`);
+      const kcrumb = time('node', [join(REPO, 'bin/kcrumb'), 'locate-freeze', c.file], dir, found);
+      // The work alone: main() timed inside the process, after start-up (bench/timed-main.mjs).
+      const work: number[] = [];
+      time('node', [join(REPO, 'bench/timed-main.mjs'), 'locate-freeze', c.file], dir, found, work);
+      if (work.length !== RUNS) throw new Error('bench/timed-main.mjs reported no time');
       const grep = time('sh', ['-c', `grep -a '${PATTERN}' '${c.file}' | tail -1`], dir, (out) => out.includes(c.last));
       const tac = time('sh', ['-c', `tac '${c.file}' | grep -a -m1 '${PATTERN}'`], dir, (out) => out.includes(c.last));
       const base = median(kcrumb);
@@ -123,8 +131,8 @@ async function main(): Promise<void> {
         [`tac | grep -a -m1 PATTERN`, tac],
       ] as const) {
         const ratio = median(times) / base;
-        const work = tool.startsWith('kcrumb') ? (median(times) - startup).toFixed(0) : '';
-        rows.push(`| ${c.name} | ${tool} | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)} | ${Math.max(...times).toFixed(0)} | ${ratio.toFixed(2)}x | ${work} |`);
+        const workMs = tool.startsWith('kcrumb') ? `${median(work).toFixed(0)} (${Math.min(...work).toFixed(0)}-${Math.max(...work).toFixed(0)})` : '';
+        rows.push(`| ${c.name} | ${tool} | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)} | ${Math.max(...times).toFixed(0)} | ${ratio.toFixed(2)}x | ${workMs} |`);
       }
       if (!KEEP) rmSync(c.file, { force: true });
     }
@@ -133,12 +141,12 @@ async function main(): Promise<void> {
       [
         `locate-freeze on a generated ${size} console log, ${RUNS} runs each, page cache warm, LC_ALL=C, ${new Date().toISOString().slice(0, 10)}`,
         '',
-        '| case | tool | median ms | min ms | max ms | time / kcrumb | kcrumb work ms (start-up aside) |',
+        '| case | tool | median ms | min ms | max ms | time / kcrumb | kcrumb work ms, median (min-max), start-up aside |',
         '|---|---|---:|---:|---:|---:|---:|',
         ...rows,
         '',
         'near-end: breadcrumbs every 2000 lines, the last a few KiB before the end. start-only: one breadcrumb in the first line (worst case for reading from the end).',
-        `Start-up (\`kcrumb --version\`: Node and kcrumb's modules), measured in the same run: ${startup.toFixed(0)} ms; the work column is the median minus it.`,
+        `Work: kcrumb's main() timed inside the process after Node's start-up and kcrumb's module loading (bench/timed-main.mjs), ${RUNS} fresh processes. Start-up alone (\`kcrumb --version\`) in the same run: ${startup.toFixed(0)} ms.`,
         '',
       ].join('\n'),
     );

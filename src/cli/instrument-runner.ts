@@ -22,14 +22,17 @@ import type { FileChoice } from '../instrument/plan-file.js';
 import { ManifestBuilder } from '../manifest/build.js';
 import { globToRegExp } from '../select/select-functions.js';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './instrument-worker.js';
+import { FileSpool } from './file-spool.js';
 import { discardStaged, type StagedFile } from './source-files.js';
 
 export interface PoolOptions extends InstrumentOptions {
   cwd: string;
   dryRun: boolean;
   onProgress?: (done: number, total: number) => void;
-  /** Receives the manifest's JSON piece by piece; the returned manifest then has no breadcrumbs. */
+  /** Receives the manifest's JSON piece by piece; the returned manifest then has no breadcrumbs or functions. */
   emitManifest?: (json: string) => void;
+  /** How many selected functions the result lists (the rest are only counted); all by default. */
+  keepSelected?: number;
 }
 
 export interface PoolResult {
@@ -46,6 +49,7 @@ export async function instrumentWithPool(given: string[], options: PoolOptions):
   const paths = aside.files.map((f) => f.path);
   const pool = startWorkers(Math.min(availableParallelism(), paths.length), options);
   const staged: StagedFile[] = [];
+  const spool = options.emitManifest ? new FileSpool() : undefined;
   try {
     let choices: (index: number) => FileChoice[] | undefined = () => undefined;
     let isInstrumented: (name: string) => boolean;
@@ -62,17 +66,25 @@ export async function instrumentWithPool(given: string[], options: PoolOptions):
     }
     const result = emptyResult();
     result.warnings.push(...warnings);
-    const builder = new ManifestBuilder(manifestHeader(options), isInstrumented, options.emitManifest);
+    const builder = new ManifestBuilder(manifestHeader(options), isInstrumented, options.emitManifest, spool);
+    const keep = options.keepSelected ?? Infinity;
+    const matched = new Set<string>();
+    const patterns = (options.functions ?? []).map((p) => ({ p, regex: globToRegExp(p) }));
     recordSkippedFiles(result, builder, aside.skippedFiles);
     await numberInOrder(pool, paths, choices, options, (plan, firstId, rendered) => {
       result.skipped.push(...plan.skipped.map((s) => ({ ...s, path: plan.path })));
-      for (const fn of plan.functions) result.selected.push({ name: fn.name, path: plan.path, line: fn.line, reason: fn.reason, crumbs: fn.siteCount });
+      for (const fn of plan.functions) {
+        if (result.selected.length < keep) result.selected.push({ name: fn.name, path: plan.path, line: fn.line, reason: fn.reason, crumbs: fn.siteCount });
+        result.selectedCount++;
+        result.crumbCount += fn.siteCount;
+      }
+      for (const fn of [...plan.functions, ...plan.skipped]) notePatterns(patterns, fn.name, matched);
       if (plan.functions.length === 0) return;
       builder.addFile(plan, rendered, firstId);
       if (rendered.staged) staged.push({ temp: rendered.staged, target: resolve(options.cwd, plan.path) });
       if (rendered.text !== undefined) result.outputs.push({ path: plan.path, text: rendered.text });
     });
-    if (options.functions) result.warnings.push(...unmatchedPatterns(options.functions, result, paths.length));
+    if (options.functions) result.warnings.push(...unmatchedPatterns(options.functions, matched, result.selectedCount + result.skipped.length, paths.length));
     result.manifest = builder.finish();
     result.stats = builder.stats;
     return { result, staged };
@@ -80,6 +92,7 @@ export async function instrumentWithPool(given: string[], options: PoolOptions):
     discardStaged(staged);
     throw error;
   } finally {
+    spool?.dispose();
     await pool.stop();
   }
 }
@@ -137,14 +150,18 @@ async function numberInOrder(
   });
 }
 
-/** Warnings for patterns that matched nothing, or an error when none matched anything. */
-function unmatchedPatterns(patterns: string[], result: InstrumentResult, fileCount: number): string[] {
-  const names = [...result.selected, ...result.skipped].map((s) => s.name);
-  const unmatched = patterns.filter((p) => !names.some((name) => globToRegExp(p).test(name)));
-  if (names.length === 0) {
+/** Adds to `matched` the patterns that match `name`. */
+function notePatterns(patterns: { p: string; regex: RegExp }[], name: string, matched: Set<string>): void {
+  if (matched.size === patterns.length) return;
+  for (const { p, regex } of patterns) if (!matched.has(p) && regex.test(name)) matched.add(p);
+}
+
+/** Warnings for patterns that matched nothing, or an error when no function matched at all. */
+function unmatchedPatterns(patterns: string[], matched: Set<string>, functionCount: number, fileCount: number): string[] {
+  if (functionCount === 0) {
     throw new KcrumbError('no-selection', `--functions ${patterns.join(',')} matches no function in ${fileCount} files`);
   }
-  return unmatched.map((p) => `--functions ${p} matches no function defined in the given files`);
+  return patterns.filter((p) => !matched.has(p)).map((p) => `--functions ${p} matches no function defined in the given files`);
 }
 
 interface Pool {

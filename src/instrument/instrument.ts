@@ -35,7 +35,11 @@ export interface InstrumentResult {
   /** New text of every file that got breadcrumbs. */
   outputs: SourceFile[];
   manifest: Manifest;
+  /** The selected functions (a run over a whole tree may keep only the first ones: see selectedCount). */
   selected: SelectedReport[];
+  selectedCount: number;
+  /** Breadcrumbs inserted (the manifest may not hold them when it was streamed out). */
+  crumbCount: number;
   skipped: { name: string; path: string; line: number; reason: string }[];
   /** Whole files never instrumented (scheduler, timekeeping, printk, console), one entry per file. */
   skippedFiles: SkippedFile[];
@@ -63,11 +67,13 @@ export async function instrumentSources(given: SourceFile[], options: Instrument
   result.warnings.push(...selection.finish());
   result.manifest = builder.finish();
   result.stats = builder.stats;
+  result.selectedCount = result.selected.length;
+  result.crumbCount = builder.nextId - 1;
   return result;
 }
 
 export function emptyResult(): InstrumentResult {
-  return { outputs: [], manifest: undefined as unknown as Manifest, selected: [], skipped: [], skippedFiles: [], stats: { loop: 0, context: {} }, warnings: [] };
+  return { outputs: [], manifest: undefined as unknown as Manifest, selected: [], selectedCount: 0, crumbCount: 0, skipped: [], skippedFiles: [], stats: { loop: 0, context: {} }, warnings: [] };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { FilePlan } from '../instrument/plan-file.js';
 import { MANIFEST_SCHEMA, MANIFEST_VERSION, type Manifest, type ManifestCrumb } from './schema.js';
-import { crumbLine, manifestHead, manifestTail } from './serialize.js';
+import { crumbLine, EMPTY_LIST, functionLine, manifestHead, manifestTail, STREAMED_LIST_END, tailAfterFunctions, tailBeforeFunctions } from './serialize.js';
 
 export interface FileHashes {
   originalSha256: string;
@@ -14,17 +14,25 @@ export interface CrumbStats {
   context: Partial<Record<NonNullable<ManifestCrumb['context']>, number>>;
 }
 
+/** Text put aside and given back in order: where a streaming builder keeps its function list (it comes after the breadcrumbs). */
+export interface TextSpool {
+  write(text: string): void;
+  replay(emit: (text: string) => void): void;
+}
+
 /** What a manifest says about the run itself. */
 export type ManifestHeader = Pick<Manifest, 'tool' | 'tag' | 'createdAt' | 'level' | 'template' | 'root' | 'loopLimit'>;
 
 /**
  * Builds a manifest file by file, in the order breadcrumbs were numbered. `isInstrumented` says which
  * called names are instrumented functions (only those are kept as `calls`). With `emit`, breadcrumbs are
- * not kept but handed out as JSON text as they come (serialize.ts): memory stays flat on huge trees.
+ * not kept but handed out as JSON text as they come (serialize.ts), and with `spool` too the function list
+ * waits in the spool, not in memory: memory stays flat on huge trees.
  */
 export class ManifestBuilder {
   private readonly manifest: Manifest;
   private count = 0;
+  private functionCount = 0;
   /** Counts kept as breadcrumbs go by (the manifest may not keep them: see `emit`). */
   readonly stats: CrumbStats = { loop: 0, context: {} };
 
@@ -32,6 +40,7 @@ export class ManifestBuilder {
     header: ManifestHeader,
     private readonly isInstrumented: (name: string) => boolean,
     private readonly emit?: (json: string) => void,
+    private readonly spool?: TextSpool,
   ) {
     const { loopLimit, ...rest } = header;
     const fields = { ...rest, ...(loopLimit ? { loopLimit } : {}) };
@@ -56,7 +65,10 @@ export class ManifestBuilder {
     this.manifest.files.push({ path: plan.path, originalSha256: hashes.originalSha256, instrumentedSha256: hashes.instrumentedSha256 });
     for (const fn of plan.functions) {
       const range: [number, number] | undefined = fn.siteCount > 0 ? [firstId + fn.firstSite, firstId + fn.firstSite + fn.siteCount - 1] : undefined;
-      this.manifest.functions.push({ name: fn.name, file, line: fn.line, endLine: fn.endLine, reason: fn.reason, ...(range ? { crumbs: range } : {}) });
+      const entry = { name: fn.name, file, line: fn.line, endLine: fn.endLine, reason: fn.reason, ...(range ? { crumbs: range } : {}) };
+      if (this.emit && this.spool) this.spool.write(functionLine(entry, this.functionCount === 0));
+      else this.manifest.functions.push(entry);
+      this.functionCount++;
     }
     for (const skip of plan.skipped) this.manifest.skipped.push({ ...skip, file });
     for (const fn of plan.functions) {
@@ -90,7 +102,15 @@ export class ManifestBuilder {
 
   /** The manifest (without its breadcrumbs when they were emitted; then emits the rest of the JSON). */
   finish(): Manifest {
-    this.emit?.(manifestTail(this.manifest));
+    if (this.emit && this.spool) {
+      this.emit(tailBeforeFunctions(this.manifest));
+      if (this.functionCount === 0) this.emit(EMPTY_LIST);
+      else {
+        this.spool.replay(this.emit);
+        this.emit(STREAMED_LIST_END);
+      }
+      this.emit(tailAfterFunctions(this.manifest));
+    } else this.emit?.(manifestTail(this.manifest));
     return this.manifest;
   }
 }

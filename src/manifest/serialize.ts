@@ -1,4 +1,4 @@
-import { MANIFEST_SCHEMA, MANIFEST_VERSION, type Manifest, type ManifestCrumb } from './schema.js';
+import { MANIFEST_SCHEMA, MANIFEST_VERSION, type Manifest, type ManifestCrumb, type ManifestFunction } from './schema.js';
 
 /**
  * The manifest's JSON, written in pieces so a run over a whole kernel tree (millions of breadcrumbs) never
@@ -17,9 +17,29 @@ export function crumbLine(crumb: ManifestCrumb, first: boolean): string {
 }
 
 export function manifestTail(manifest: Pick<Manifest, 'files' | 'functions' | 'skipped' | 'skippedFiles'>): string {
-  const list = (items: unknown[]) => (items.length === 0 ? '[]' : `[\n${items.map((item) => `  ${JSON.stringify(item)}`).join(',\n')}\n ]`);
+  return tailBeforeFunctions(manifest) + list(manifest.functions) + tailAfterFunctions(manifest);
+}
+
+/** The tail up to the function list, for a writer that streams the functions itself (functionLine). */
+export function tailBeforeFunctions(manifest: Pick<Manifest, 'files'>): string {
+  return `\n ],\n "files": ${list(manifest.files)},\n "functions": `;
+}
+
+/** One entry of the function list as streamed: `[` before the first, `,` before the others; close with `\n ]`. */
+export function functionLine(fn: ManifestFunction, first: boolean): string {
+  return `${first ? '[\n' : ',\n'}  ${JSON.stringify(fn)}`;
+}
+
+export const EMPTY_LIST = '[]';
+export const STREAMED_LIST_END = '\n ]';
+
+export function tailAfterFunctions(manifest: Pick<Manifest, 'skipped' | 'skippedFiles'>): string {
   const files = manifest.skippedFiles ? `,\n "skippedFiles": ${list(manifest.skippedFiles)}` : '';
-  return `\n ],\n "files": ${list(manifest.files)},\n "functions": ${list(manifest.functions)},\n "skipped": ${list(manifest.skipped)}${files}\n}\n`;
+  return `,\n "skipped": ${list(manifest.skipped)}${files}\n}\n`;
+}
+
+function list(items: unknown[]): string {
+  return items.length === 0 ? EMPTY_LIST : `[\n${items.map((item) => `  ${JSON.stringify(item)}`).join(',\n')}${STREAMED_LIST_END}`;
 }
 
 export function serializeManifest(manifest: Manifest): string {

@@ -7,6 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
+import { serializeManifest } from '../../src/manifest/serialize.js';
 import { instrumentForTest, REPO } from '../support/instrument-text.js';
 import { runCli } from '../support/run-cli.js';
 
@@ -23,8 +24,11 @@ it('instrumenting a folder on worker threads matches the single-thread result', 
   const run = await runCli(['instrument', '--functions', '*', '--tag', 'kfix', '--json', '.'], cwd);
   assert.equal(run.code, 0, run.stderr);
   const expected = await instrumentForTest(originals, { level: 'every-line', functions: ['*'] });
-  const manifest = JSON.parse(readFileSync(join(cwd, '.kcrumb', 'kfix.json'), 'utf8'));
+  const text = readFileSync(join(cwd, '.kcrumb', 'kfix.json'), 'utf8');
+  const manifest = JSON.parse(text);
   assert.deepEqual({ ...manifest, createdAt: 0, root: 0 }, { ...expected.manifest, createdAt: 0, root: 0 });
+  // Streamed (breadcrumbs as they are numbered, functions through a spool file): the same bytes as one piece.
+  assert.equal(text, serializeManifest({ ...expected.manifest, createdAt: manifest.createdAt, root: manifest.root }));
   for (const output of expected.outputs) assert.equal(readFileSync(join(cwd, output.path), 'latin1'), output.text, output.path);
 
   const strip = await runCli(['strip'], cwd);

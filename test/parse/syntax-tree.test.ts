@@ -63,7 +63,7 @@ async function assertSameTree(parser: Parser, name: string, text: string): Promi
       assert.equal(copies[i].namedChildCount, body!.namedChildCount);
       assert.deepEqual(copies[i].namedChildren.map((n) => n.startIndex), body!.namedChildren.map((n) => n!.startIndex));
       const at = body!.startIndex + 1;
-      assert.equal(copy.descendantForIndex(at).startIndex, reference.rootNode.descendantForIndex(at).startIndex, `${name}: descendantForIndex(${at})`);
+      assert.equal(copy.descendantForIndex(at).startIndex, reference.rootNode.descendantForIndex(at)!.startIndex, `${name}: descendantForIndex(${at})`);
     }
   } finally {
     reference.delete();

@@ -112,6 +112,7 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
         dryRun: Boolean(flags.dryRun),
         onProgress: progress.update,
         emitManifest: manifestFile && ((json) => manifestFile.write(json)),
+        keepSelected: flags.json ? undefined : LIST_LIMIT,
       }).finally(progress.done);
       result = pooled.result;
       if (manifestFile) commitStaged([...pooled.staged, manifestFile.close()]);
@@ -163,8 +164,8 @@ function progressLine(output: Output, verb: string) {
 
 function report(result: InstrumentResult, flags: InstrumentFlags, manifestPath: string, output: Output): void {
   const say = flags.dryRun ? output.err : output.out;
-  const total = crumbCount(result);
-  say(`kcrumb: selected ${result.selected.length + result.skipped.length} function(s), level ${flags.level}:`);
+  const total = result.crumbCount;
+  say(`kcrumb: selected ${result.selectedCount + result.skipped.length} function(s), level ${flags.level}:`);
   // A whole tree selects hundreds of thousands of functions: list the first ones, --json has them all.
   const shown = result.selected.slice(0, LIST_LIMIT);
   const width = shown.reduce((w, s) => Math.max(w, `${s.path}:${s.line}`.length), 0);
@@ -173,7 +174,7 @@ function report(result: InstrumentResult, flags: InstrumentFlags, manifestPath: 
     const where = `${s.path}:${s.line}`.padEnd(width);
     say(`  ${where}  ${paint(output, 'bold', s.name.padEnd(nameWidth))}  ${paint(output, 'dim', s.reason)}  (${s.crumbs})`);
   }
-  if (result.selected.length > shown.length) say(`  ... and ${result.selected.length - shown.length} more (--json lists them all)`);
+  if (result.selectedCount > shown.length) say(`  ... and ${result.selectedCount - shown.length} more (--json lists them all)`);
   for (const s of result.skipped.slice(0, LIST_LIMIT)) {
     say(`${s.path}:${s.line}:1: ${paint(output, 'yellow', 'warning')}: skipped ${s.name}: ${s.reason}`);
   }
@@ -201,7 +202,7 @@ function summary(result: InstrumentResult, manifestPath: string | null) {
     tag: result.manifest.tag,
     level: result.manifest.level,
     manifest: manifestPath,
-    crumbs: crumbCount(result),
+    crumbs: result.crumbCount,
     files: result.manifest.files.map((f) => ({ path: f.path, crumbs: perFile.get(f.path) ?? 0 })),
     selected: result.selected,
     skipped: result.skipped.map(({ name, path, line, reason }) => ({ name, path, line, reason })),
@@ -211,11 +212,6 @@ function summary(result: InstrumentResult, manifestPath: string | null) {
     loopCrumbs: result.stats.loop,
     warnings: result.warnings,
   };
-}
-
-/** How many breadcrumbs the run inserted (the manifest may not hold them: see StagedWriter). */
-function crumbCount(result: InstrumentResult): number {
-  return result.selected.reduce((n, s) => n + s.crumbs, 0);
 }
 
 /** Breadcrumbs that run with a spinlock held, interrupts or preemption off. */
