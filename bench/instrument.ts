@@ -2,15 +2,18 @@
  * Benchmark: `kcrumb instrument --functions '*' --level every-line` on every .c file of a kernel folder
  * (default drivers/md of Debian's linux-source-6.1), against, in the same run and on the same files:
  *   - Coccinelle (spatch, Debian's package coccinelle) applying a simpler rule, one pr_crit() at the start
- *     of every function (bench/add-pr-crit.cocci), with --in-place on its own copy;
+ *     of every function (bench/add-pr-crit.cocci), with --in-place on its own copy: on every core
+ *     (--jobs, as kcrumb runs) and as one job (spatch's default);
  *   - the floor: a parse-only pass of tree-sitter-c over the same files (bench/parse-only.mjs).
  * Each is a whole process, as a user runs it, timed over several runs on a fresh copy; the table gives
  * medians and the ratios (the machine is shared and noisy: the ratios are the result).
  *
  *   node --import tsx bench/instrument.ts [--dir drivers/md] [--runs 5] [--no-spatch]
+ *
+ * The folder must have been fetched: KCRUMB_SRC_PATHS="drivers/md fs/ext4" scripts/kernel-env.sh.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +34,10 @@ if (!src) {
   process.exit(2);
 }
 const folder = join(src, SUBDIR);
+if (!existsSync(folder)) {
+  console.error(`bench/instrument: ${folder} is not there (KCRUMB_SRC_PATHS="${SUBDIR}" scripts/kernel-env.sh)`);
+  process.exit(2);
+}
 const hasSpatch = !args.includes('--no-spatch') && spawnSync('spatch', ['--version']).status === 0;
 
 function cFiles(dir: string): string[] {
@@ -63,9 +70,9 @@ execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' });
 const files = cFiles(folder);
 const kcrumb = time('kcrumb', (copy) => [process.execPath, [join(REPO, 'bin', 'kcrumb'), 'instrument', '--functions', '*', '--level', 'every-line', copy]]);
 const parse = time('parse-only', (copy) => [process.execPath, [join(REPO, 'bench', 'parse-only.mjs'), copy]]);
-const spatch = hasSpatch
-  ? time('spatch', (copy) => ['spatch', ['--very-quiet', '--no-show-diff', '--in-place', '--jobs', String(cpus().length), '--sp-file', join(REPO, 'bench', 'add-pr-crit.cocci'), '--dir', copy]])
-  : undefined;
+const spatchArgs = (copy: string) => ['--very-quiet', '--no-show-diff', '--in-place', '--sp-file', join(REPO, 'bench', 'add-pr-crit.cocci'), '--dir', copy];
+const spatch = hasSpatch ? time('spatch', (copy) => ['spatch', ['--jobs', String(cpus().length), ...spatchArgs(copy)]]) : undefined;
+const spatchOneJob = hasSpatch ? time('spatch', (copy) => ['spatch', spatchArgs(copy)]) : undefined;
 
 const row = (name: string, s: number | undefined, note: string) =>
   `| ${name} | ${s === undefined ? 'not installed' : s.toFixed(2)} | ${s === undefined ? '' : (s / kcrumb).toFixed(2)} | ${note} |`;
@@ -75,7 +82,11 @@ console.log('| tool | seconds | time / kcrumb | what it does |');
 console.log('| --- | ---: | ---: | --- |');
 console.log(row('kcrumb instrument', kcrumb, 'every function, every line, manifest, atomic writes'));
 console.log(row('tree-sitter-c parse only', parse, 'the floor: read and parse, nothing else'));
-console.log(row('Coccinelle spatch', spatch, 'one pr_crit() at the start of every function'));
+console.log(row(`Coccinelle spatch --jobs ${cpus().length}`, spatch, 'one pr_crit() at the start of every function'));
+console.log(row('Coccinelle spatch (one job)', spatchOneJob, 'the same, spatch\'s default'));
 console.log('');
 console.log(`kcrumb / parse-only floor: ${(kcrumb / parse).toFixed(2)}x (target at most 1.5x)`);
-if (spatch !== undefined) console.log(`Coccinelle / kcrumb: ${(spatch / kcrumb).toFixed(1)}x (target at least 20x)`);
+if (spatch !== undefined && spatchOneJob !== undefined) {
+  console.log(`Coccinelle / kcrumb: ${(spatch / kcrumb).toFixed(1)}x with --jobs ${cpus().length}, ${(spatchOneJob / kcrumb).toFixed(1)}x as one job (target at least 20x)`);
+  console.log(`Coccinelle / parse-only floor: ${(spatch / parse).toFixed(1)}x with --jobs ${cpus().length}, ${(spatchOneJob / parse).toFixed(1)}x as one job`);
+}

@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build --silent
+# drivers/md as the issue names it, and fs/ext4 as a folder of another kind
+KCRUMB_SRC_PATHS="drivers/md drivers/block fs/ext2 fs/ext4" scripts/kernel-env.sh >/dev/null
 {
   echo "# kcrumb benchmarks"
   echo
@@ -13,7 +15,9 @@ npm run build --silent
   echo
   echo "## 1. Instrument a kernel folder"
   echo
-  node --import tsx bench/instrument.ts "$@"
+  node --import tsx bench/instrument.ts --dir drivers/md "$@"
+  echo
+  node --import tsx bench/instrument.ts --dir fs/ext4 "$@"
   echo
   echo "## 2. locate-freeze on a 1 GiB console log"
   echo
