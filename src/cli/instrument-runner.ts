@@ -11,6 +11,7 @@ import { KcrumbError } from '../errors.js';
 import {
   choicesFromAnalyses,
   emptyResult,
+  finishResult,
   manifestHeader,
   recordSkippedFiles,
   setAsideNeverInstrumented,
@@ -76,7 +77,6 @@ export async function instrumentWithPool(given: string[], options: PoolOptions):
       for (const fn of plan.functions) {
         if (result.selected.length < keep) result.selected.push({ name: fn.name, path: plan.path, line: fn.line, reason: fn.reason, crumbs: fn.siteCount });
         result.selectedCount++;
-        result.crumbCount += fn.siteCount;
       }
       for (const fn of [...plan.functions, ...plan.skipped]) notePatterns(patterns, fn.name, matched);
       if (plan.functions.length === 0) return;
@@ -85,8 +85,7 @@ export async function instrumentWithPool(given: string[], options: PoolOptions):
       if (rendered.text !== undefined) result.outputs.push({ path: plan.path, text: rendered.text });
     });
     if (options.functions) result.warnings.push(...unmatchedPatterns(options.functions, matched, result.selectedCount + result.skipped.length, paths.length));
-    result.manifest = builder.finish();
-    result.stats = builder.stats;
+    finishResult(result, builder);
     return { result, staged };
   } catch (error) {
     discardStaged(staged);

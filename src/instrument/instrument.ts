@@ -65,11 +65,16 @@ export async function instrumentSources(given: SourceFile[], options: Instrument
     addPlannedFile(result, builder, file, plan, options);
   }
   result.warnings.push(...selection.finish());
+  result.selectedCount = result.selected.length;
+  finishResult(result, builder);
+  return result;
+}
+
+/** The manifest and the counts the builder kept, once every file was added. */
+export function finishResult(result: InstrumentResult, builder: ManifestBuilder): void {
   result.manifest = builder.finish();
   result.stats = builder.stats;
-  result.selectedCount = result.selected.length;
   result.crumbCount = builder.nextId - 1;
-  return result;
 }
 
 export function emptyResult(): InstrumentResult {

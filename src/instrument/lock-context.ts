@@ -82,14 +82,7 @@ const LOCKLESS_FAMILIES = new Set(['irq', 'preempt', 'cpu', 'cpu_var', 'bh']);
 
 type Event = { type: 'acquire'; held: Held } | { type: 'release'; family: string; lock: string };
 
-/** Every name classify knows contains one of these: most calls are ruled out without a regex. */
-const LOCKISH = /lock|irq|preempt|cpu|bh/;
-for (const name of [...Object.keys(OTHER_ACQUIRE), ...Object.keys(OTHER_RELEASE)]) {
-  if (!LOCKISH.test(name)) throw new Error(`lock-context: ${name} escapes the LOCKISH filter`);
-}
-
 function classify(name: string, args: () => string, callText: () => string): Event | undefined {
-  if (!LOCKISH.test(name)) return undefined;
   // The lock and the call's text are read only for the few calls that are lock events.
   const lock = () => (LOCKLESS_FAMILIES.has(name) ? '' : firstArgument(args()));
   const acquire = (context: CrumbContext, family: string): Event => ({ type: 'acquire', held: { context, family, lock: lock(), text: callText() } });

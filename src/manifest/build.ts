@@ -26,8 +26,8 @@ export type ManifestHeader = Pick<Manifest, 'tool' | 'tag' | 'createdAt' | 'leve
 /**
  * Builds a manifest file by file, in the order breadcrumbs were numbered. `isInstrumented` says which
  * called names are instrumented functions (only those are kept as `calls`). With `emit`, breadcrumbs are
- * not kept but handed out as JSON text as they come (serialize.ts), and with `spool` too the function list
- * waits in the spool, not in memory: memory stays flat on huge trees.
+ * not kept but handed out as JSON text as they come (serialize.ts), and with `spool` (only given with
+ * `emit`) the function list waits in the spool, not in memory: memory stays flat on huge trees.
  */
 export class ManifestBuilder {
   private readonly manifest: Manifest;
@@ -66,7 +66,7 @@ export class ManifestBuilder {
     for (const fn of plan.functions) {
       const range: [number, number] | undefined = fn.siteCount > 0 ? [firstId + fn.firstSite, firstId + fn.firstSite + fn.siteCount - 1] : undefined;
       const entry = { name: fn.name, file, line: fn.line, endLine: fn.endLine, reason: fn.reason, ...(range ? { crumbs: range } : {}) };
-      if (this.emit && this.spool) this.spool.write(functionLine(entry, this.functionCount === 0));
+      if (this.spool) this.spool.write(functionLine(entry, this.functionCount === 0));
       else this.manifest.functions.push(entry);
       this.functionCount++;
     }
