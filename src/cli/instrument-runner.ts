@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { KcrumbError } from '../errors.js';
 import {
@@ -34,6 +35,8 @@ export interface PoolOptions extends InstrumentOptions {
   emitManifest?: (json: string) => void;
   /** How many selected functions the result lists (the rest are only counted); all by default. */
   keepSelected?: number;
+  /** Worker threads at most (one per core by default). */
+  jobs?: number;
 }
 
 export interface PoolResult {
@@ -45,10 +48,21 @@ export interface PoolResult {
 /** How many files a worker may hold planned but not yet numbered: bounds memory on huge trees. */
 const WINDOW = 4;
 
+/**
+ * V8 optimises a function with TurboFan once it has run about 66 KB of bytecode (its --interrupt-budget),
+ * and again after each deoptimisation while type feedback fills in. Every worker isolate compiles the
+ * planner afresh, and those compile jobs run on the same cores as the workers: on drivers/md (107 files,
+ * 2 cores) they took 2.2 s of the run's 3.6 s of CPU. With 15 times the budget only the code that stays
+ * hot is optimised, once its feedback is complete: 1.88 s -> 1.54 s there, and no slower on a whole tree.
+ * (V8 reads this flag as it runs, and workers share the process's flags.)
+ */
+const V8_TIER_UP_BUDGET = '--interrupt-budget=1000000';
+
 export async function instrumentWithPool(given: string[], options: PoolOptions): Promise<PoolResult> {
   const aside = setAsideNeverInstrumented(given.map((path) => ({ path })), options.root);
   const paths = aside.files.map((f) => f.path);
-  const pool = startWorkers(Math.min(availableParallelism(), paths.length), options);
+  setFlagsFromString(V8_TIER_UP_BUDGET);
+  const pool = startWorkers(Math.min(options.jobs ?? availableParallelism(), paths.length), options);
   const staged: StagedFile[] = [];
   const spool = options.emitManifest ? new FileSpool() : undefined;
   try {

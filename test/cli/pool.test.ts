@@ -13,27 +13,39 @@ import { runCli } from '../support/run-cli.js';
 
 const FIXTURES = join(REPO, 'test', 'fixtures', 'instrument');
 
-it('instrumenting a folder on worker threads matches the single-thread result', async (t) => {
+for (const jobs of [[], ['--jobs', '1'], ['--jobs', '3']]) {
+  it(`instrumenting a folder on worker threads matches the single-thread result (${jobs.join(' ') || 'one per core'})`, async (t) => {
+    const cwd = mkdtempSync(join(tmpdir(), 'kcrumb-pool-'));
+    t.after(() => rmSync(cwd, { recursive: true, force: true }));
+    const names = readdirSync(FIXTURES).filter((n) => !n.startsWith('.')).sort();
+    for (const name of names) copyFileSync(join(FIXTURES, name, 'input.c'), join(cwd, `${name}.c`));
+    assert.ok(names.length >= 8, 'enough files for the pool');
+    const originals = names.map((name) => ({ path: `${name}.c`, text: readFileSync(join(cwd, `${name}.c`), 'latin1') }));
+
+    const run = await runCli(['instrument', ...jobs, '--functions', '*', '--tag', 'kfix', '--json', '.'], cwd);
+    assert.equal(run.code, 0, run.stderr);
+    const expected = await instrumentForTest(originals, { level: 'every-line', functions: ['*'] });
+    const text = readFileSync(join(cwd, '.kcrumb', 'kfix.json'), 'utf8');
+    const manifest = JSON.parse(text);
+    assert.deepEqual({ ...manifest, createdAt: 0, root: 0 }, { ...expected.manifest, createdAt: 0, root: 0 });
+    // Streamed (breadcrumbs as they are numbered, functions through a spool file): the same bytes as one piece.
+    assert.equal(text, serializeManifest({ ...expected.manifest, createdAt: manifest.createdAt, root: manifest.root }));
+    for (const output of expected.outputs) assert.equal(readFileSync(join(cwd, output.path), 'latin1'), output.text, output.path);
+
+    const strip = await runCli(['strip'], cwd);
+    assert.equal(strip.code, 0, strip.stderr);
+    for (const original of originals) assert.equal(readFileSync(join(cwd, original.path), 'latin1'), original.text, original.path);
+  });
+}
+
+it('--jobs takes a positive count', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'kcrumb-pool-'));
   t.after(() => rmSync(cwd, { recursive: true, force: true }));
-  const names = readdirSync(FIXTURES).filter((n) => !n.startsWith('.')).sort();
-  for (const name of names) copyFileSync(join(FIXTURES, name, 'input.c'), join(cwd, `${name}.c`));
-  assert.ok(names.length >= 8, 'enough files for the pool');
-  const originals = names.map((name) => ({ path: `${name}.c`, text: readFileSync(join(cwd, `${name}.c`), 'latin1') }));
-
-  const run = await runCli(['instrument', '--functions', '*', '--tag', 'kfix', '--json', '.'], cwd);
-  assert.equal(run.code, 0, run.stderr);
-  const expected = await instrumentForTest(originals, { level: 'every-line', functions: ['*'] });
-  const text = readFileSync(join(cwd, '.kcrumb', 'kfix.json'), 'utf8');
-  const manifest = JSON.parse(text);
-  assert.deepEqual({ ...manifest, createdAt: 0, root: 0 }, { ...expected.manifest, createdAt: 0, root: 0 });
-  // Streamed (breadcrumbs as they are numbered, functions through a spool file): the same bytes as one piece.
-  assert.equal(text, serializeManifest({ ...expected.manifest, createdAt: manifest.createdAt, root: manifest.root }));
-  for (const output of expected.outputs) assert.equal(readFileSync(join(cwd, output.path), 'latin1'), output.text, output.path);
-
-  const strip = await runCli(['strip'], cwd);
-  assert.equal(strip.code, 0, strip.stderr);
-  for (const original of originals) assert.equal(readFileSync(join(cwd, original.path), 'latin1'), original.text, original.path);
+  copyFileSync(join(FIXTURES, 'loop-limit', 'input.c'), join(cwd, 'a.c'));
+  const run = await runCli(['instrument', '--jobs', '0', 'a.c'], cwd);
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /--jobs/);
+  assert.equal(readFileSync(join(cwd, 'a.c'), 'latin1'), readFileSync(join(FIXTURES, 'loop-limit', 'input.c'), 'latin1'));
 });
 
 it('on worker threads too: --loop-limit, and scheduler files set aside whole', async (t) => {

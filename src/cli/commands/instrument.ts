@@ -31,6 +31,7 @@ interface InstrumentFlags {
   dryRun?: boolean;
   json?: boolean;
   loopLimit?: number;
+  jobs?: number;
 }
 
 export function registerInstrument(program: Command, ctx: CommandContext): void {
@@ -50,10 +51,11 @@ export function registerInstrument(program: Command, ctx: CommandContext): void 
     .option('-f, --functions <names>', "names and globs, comma-separated (replaces the default selection): 'remap_*,sync_md'", list)
     .option('--hooks <fields>', 'target_type fields to start the default selection from', list)
     .option('--depth <n>', 'follow calls at most this deep from a hook (default: no limit)', depthNumber)
-    .option('--loop-limit <n>', 'breadcrumbs inside loops print only on their first N passes (per breadcrumb)', positiveNumber)
+    .option('--loop-limit <n>', 'breadcrumbs inside loops print only on their first N passes (per breadcrumb)', positiveNumber('--loop-limit'))
     .option('-t, --template <name|file>', `breadcrumb statement: ${BUILTIN_TEMPLATES.join(', ')}, or a template file`, 'printk')
     .option('-m, --manifest <file>', 'where to write the manifest (default: .kcrumb/<tag>.json)')
     .option('--tag <tag>', 'run tag printed in every breadcrumb, k + 3 of [0-9a-z] (default: random)')
+    .option('-j, --jobs <n>', 'worker threads for many files (default: one per core)', positiveNumber('--jobs'))
     .option('-n, --dry-run', 'print a unified diff of the change and write nothing')
     .option('--json', 'print a machine-readable summary on stdout')
     .addHelpText(
@@ -113,6 +115,7 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
         onProgress: progress.update,
         emitManifest: manifestFile && ((json) => manifestFile.write(json)),
         keepSelected: flags.json ? undefined : LIST_LIMIT,
+        jobs: flags.jobs,
       }).finally(progress.done);
       result = pooled.result;
       if (manifestFile) commitStaged([...pooled.staged, manifestFile.close()]);
@@ -235,10 +238,12 @@ function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new KcrumbError('usage', `--loop-limit ${value}: a whole number, 1 or more`);
-  return n;
+function positiveNumber(option: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new KcrumbError('usage', `${option} ${value}: a whole number, 1 or more`);
+    return n;
+  };
 }
 
 function depthNumber(value: string): number {
