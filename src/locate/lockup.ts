@@ -42,6 +42,8 @@ const HEADERS: [LockupKind, RegExp][] = [
   ['hung-task', /INFO: task (.*):(\d+) blocked for more than \d+ seconds/],
   ['nmi-backtrace', /NMI backtrace for cpu (\d+)/],
 ];
+/** What every header above contains: one scan of a line instead of five. */
+const ANY_HEADER = /soft lockup|hard LOCKUP|rcu_|INFO: task |NMI backtrace/;
 const RCU_CPU = /^(?:rcu:)?\s*(\d{1,5})-[.\w!]{3,}:? \(/;
 const CPU_LINE = /^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (\S+)/;
 const PC_LINE = /^(?:RIP: [0-9a-f]{4}:|pc : |lr : |PC is at |NIP \[[0-9a-f]+\] )(.*)$/;
@@ -92,6 +94,7 @@ export class LockupParser {
 }
 
 function headerOf(text: string): LockupReport | undefined {
+  if (!ANY_HEADER.test(text)) return undefined;
   for (const [kind, pattern] of HEADERS) {
     const m = pattern.exec(text);
     if (!m) continue;

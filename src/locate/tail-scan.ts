@@ -11,6 +11,13 @@ import { threadKey } from './threads.js';
 
 /** LOG_CRUMB anchored where it is tried. */
 const CRUMB_AT = new RegExp(LOG_CRUMB.source, 'y');
+/**
+ * A line the backward walk must parse: a breadcrumb, a boot marker (`Linux version`, journalctl's
+ * `-- Boot`), a time under one second (`[    0.123456]`; /dev/kmsg lines start with a digit), or bytes
+ * parseLogLine cleans away first. Any other line has neither a marker nor a clock below 1 s, and a
+ * clock at 1 s or later cannot reveal a restart (only a later line in its first second can).
+ */
+const MAY_MATTER = /#|Linux version |\[\s*0+\.|^-- |^\d|[\r\0\x1b]/;
 
 export interface TailScanOptions {
   /** True for tags some manifest has. */
@@ -165,17 +172,21 @@ export class TailScanner {
   /** One line before the last breadcrumb, walking backwards. */
   private backLine(line: string, offset: number): void {
     const found = this.found!;
-    const parsed = parseLogLine(line);
-    if (parsed.bootMarker) return this.finish('boot', offset);
-    if (parsed.time !== undefined) {
-      // The clock restarted between this line and the later one: the later one started a boot. (A clock
-      // that only steps back is a frozen CPU's NMI backtrace keeping the time it froze at.)
-      if (this.laterTime !== undefined && this.laterTime < 1 && this.laterTime + 1 < parsed.time) return this.finish('boot', offset);
-      this.laterTime = parsed.time;
-    }
-    if (line.includes('#')) {
-      this.countThreads(line, parsed.caller);
-      for (const m of line.matchAll(LOG_CRUMB)) if (!this.options.isOurs(m[1])) this.unknownTags.set(m[1], (this.unknownTags.get(m[1]) ?? 0) + 1);
+    // Only a clock in its first second (or the line before one), a boot marker or a breadcrumb changes
+    // anything here; parsing every other line was most of the walk.
+    if ((this.laterTime !== undefined && this.laterTime < 1) || MAY_MATTER.test(line)) {
+      const parsed = parseLogLine(line);
+      if (parsed.bootMarker) return this.finish('boot', offset);
+      if (parsed.time !== undefined) {
+        // The clock restarted between this line and the later one: the later one started a boot. (A clock
+        // that only steps back is a frozen CPU's NMI backtrace keeping the time it froze at.)
+        if (this.laterTime !== undefined && this.laterTime < 1 && this.laterTime + 1 < parsed.time) return this.finish('boot', offset);
+        this.laterTime = parsed.time;
+      }
+      if (line.includes('#')) {
+        this.countThreads(line, parsed.caller);
+        for (const m of line.matchAll(LOG_CRUMB)) if (!this.options.isOurs(m[1])) this.unknownTags.set(m[1], (this.unknownTags.get(m[1]) ?? 0) + 1);
+      }
     }
     const need = this.options.trail + 1;
     if (this.fullAt === undefined && (this.counts.get(found.thread) ?? 0) >= need) this.fullAt = offset;

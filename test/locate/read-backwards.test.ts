@@ -70,6 +70,18 @@ describe('the backward scan stops as soon as it can', async () => {
     assert.ok(r.lowest > old.length - 200, 'read only the last boot');
   });
 
+  it('at a boot that only shows as the clock going back to 0 (no Linux version line)', () => {
+    const old = render(merge(...Array.from({ length: 500 }, (_, i) => crumbs('kq7x', [17], 0, 100 + i))), 'console');
+    const noise = [say('early noise', 0.2), say('more noise', 0.6), say('late noise', 1.2), say('later noise', 3)];
+    const boot = render(merge(noise, crumbs('kq7x', [5, 6, 9], 0, 1.5)), 'console');
+    const r = scan(old + boot, 10);
+    assert.equal(r.stop, 'boot');
+    // the restart shows between two lines: the region starts at the earlier one, the forward pass splits them
+    const lastOldLine = old.lastIndexOf('\n', old.length - 2) + 1;
+    assert.equal(r.regionStart, lastOldLine);
+    assert.ok(r.lowest > old.length - 200, 'read only the last boot');
+  });
+
   it('when every thread has its trail', () => {
     const many = render(merge(...Array.from({ length: 2000 }, (_, i) => crumbs('kq7x', [2, 3], i % 2, 10 + i * 0.01))), 'console');
     const r = scan(many, 4);
