@@ -70,17 +70,22 @@ export function planFile(parsed: ParsedFile, choices: FileChoice[], level: Level
     const next = computeNext(sites, fn.body);
     const contexts = lockContexts(fn.body, parsed.text);
     sites.forEach((site, i) => {
-      const held = contexts.get(site.offset);
-      plan.sites.push({
-        ...(isInLoop(site.node, fn.body, parsed.text) ? { loop: true } : {}),
-        ...(held ? { context: held.context, heldBy: held.heldBy } : {}),
+      const record: SiteRecord = {
         line: lineOf(parsed.lines, site.offset),
         column: columnOf(parsed.text, parsed.lines, site.offset),
         kind: site.kind,
         statement: statementText(site, parsed.text),
         calls: site.calls,
         next: next[i].map((j) => firstSite + j),
-      });
+      };
+      // Set only when true (not spread in: object spread is slow in code that has not been optimised yet).
+      if (isInLoop(site.node, fn.body, parsed.text)) record.loop = true;
+      const held = contexts.get(site.offset);
+      if (held) {
+        record.context = held.context;
+        record.heldBy = held.heldBy;
+      }
+      plan.sites.push(record);
     });
     for (const edit of edits) plan.edits.push(edit.type === 'crumb' ? { ...edit, site: firstSite + edit.site } : edit);
     plan.functions.push({ name: fn.name, line: fn.line, endLine: fn.endLine, reason: choice.reason, firstSite, siteCount: sites.length });
