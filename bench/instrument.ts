@@ -70,6 +70,12 @@ execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' });
 const files = cFiles(folder);
 const kcrumb = time('kcrumb', (copy) => [process.execPath, [join(REPO, 'bin', 'kcrumb'), 'instrument', '--functions', '*', '--level', 'every-line', copy]]);
 const parse = time('parse-only', (copy) => [process.execPath, [join(REPO, 'bench', 'parse-only.mjs'), copy]]);
+// The same parse split over one process per core: how far this machine's cores scale at all.
+const parts = cpus().length;
+const parseAllCores = time('parse-only', (copy) => [
+  'sh',
+  ['-c', `for k in $(seq 0 ${parts - 1}); do "${process.execPath}" "${join(REPO, 'bench', 'parse-only.mjs')}" "${copy}" $k ${parts} & pids="$pids $!"; done; for p in $pids; do wait $p || exit 1; done`],
+]);
 const spatchArgs = (copy: string) => ['--very-quiet', '--no-show-diff', '--in-place', '--sp-file', join(REPO, 'bench', 'add-pr-crit.cocci'), '--dir', copy];
 const spatch = hasSpatch ? time('spatch', (copy) => ['spatch', ['--jobs', String(cpus().length), ...spatchArgs(copy)]]) : undefined;
 const spatchOneJob = hasSpatch ? time('spatch', (copy) => ['spatch', spatchArgs(copy)]) : undefined;
@@ -82,10 +88,12 @@ console.log('| tool | seconds | time / kcrumb | what it does |');
 console.log('| --- | ---: | ---: | --- |');
 console.log(row('kcrumb instrument', kcrumb, 'every function, every line, manifest, atomic writes'));
 console.log(row('tree-sitter-c parse only', parse, 'the floor: read and parse, nothing else'));
+console.log(row(`tree-sitter-c parse only, ${parts} processes`, parseAllCores, `the same, each process on 1/${parts} of the files`));
 console.log(row(`Coccinelle spatch --jobs ${cpus().length}`, spatch, 'one pr_crit() at the start of every function'));
 console.log(row('Coccinelle spatch (one job)', spatchOneJob, 'the same, spatch\'s default'));
 console.log('');
 console.log(`kcrumb / parse-only floor: ${(kcrumb / parse).toFixed(2)}x (target at most 1.5x)`);
+console.log(`the parse split over ${parts} processes: ${(parseAllCores / parse).toFixed(2)}x the time of one process (how far the cores scale)`);
 if (spatch !== undefined && spatchOneJob !== undefined) {
   console.log(`Coccinelle / kcrumb: ${(spatch / kcrumb).toFixed(1)}x with --jobs ${cpus().length}, ${(spatchOneJob / kcrumb).toFixed(1)}x as one job (target at least 20x)`);
   console.log(`Coccinelle / parse-only floor: ${(spatch / parse).toFixed(1)}x with --jobs ${cpus().length}, ${(spatchOneJob / parse).toFixed(1)}x as one job`);

@@ -1,5 +1,5 @@
 // The floor for bench/instrument.ts: read and parse every .c file below a folder with tree-sitter-c,
-// nothing else. Usage: node bench/parse-only.mjs DIR
+// nothing else. Usage: node bench/parse-only.mjs DIR [K N]   (K N: only every N-th file, from the K-th)
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -14,8 +14,9 @@ const walk = (dir) =>
 await Parser.init();
 const parser = new Parser();
 parser.setLanguage(await Language.load(require.resolve('tree-sitter-c/tree-sitter-c.wasm')));
+const [part, parts] = [Number(process.argv[3] ?? 0), Number(process.argv[4] ?? 1)];
 let nodes = 0;
-for (const file of walk(process.argv[2])) {
+for (const file of walk(process.argv[2]).filter((_, i) => i % parts === part)) {
   const tree = parser.parse(readFileSync(file, 'latin1'));
   nodes += tree.rootNode.descendantCount;
   tree.delete();
