@@ -10,7 +10,7 @@
  *
  *   node --import tsx bench/instrument.ts [--dir drivers/md] [--runs 5] [--no-spatch]
  *
- * The folder must have been fetched: KCRUMB_SRC_PATHS="drivers/md fs/ext4" scripts/kernel-env.sh.
+ * A folder that is not in the cache yet is fetched first (scripts/kernel-env.sh).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -28,14 +28,20 @@ const option = (name: string, fallback: string) => {
 const RUNS = Number(option('--runs', '5'));
 const SUBDIR = option('--dir', 'drivers/md');
 
-const src = kernelEnv().linuxSrc;
-if (!src) {
-  console.error('bench/instrument: needs Debian linux-source (run scripts/kernel-env.sh)');
-  process.exit(2);
+const FETCHED = 'drivers/md drivers/block fs/ext2 fs/ext4';
+let src = kernelEnv().linuxSrc;
+if (!src || !existsSync(join(src, SUBDIR))) {
+  // Another folder than bench/run.sh fetches: fetch it beside those (Debian's linux-source, kept in the cache).
+  const fetch = spawnSync(join(REPO, 'scripts', 'kernel-env.sh'), { env: { ...process.env, KCRUMB_SRC_PATHS: `${FETCHED} ${SUBDIR}` }, stdio: ['ignore', 'ignore', 'inherit'] });
+  src = kernelEnv().linuxSrc;
+  if (fetch.status !== 0 && !src) {
+    console.error('bench/instrument: needs Debian linux-source (scripts/kernel-env.sh could not fetch it)');
+    process.exit(2);
+  }
 }
-const folder = join(src, SUBDIR);
+const folder = join(src!, SUBDIR);
 if (!existsSync(folder)) {
-  console.error(`bench/instrument: ${folder} is not there (KCRUMB_SRC_PATHS="${SUBDIR}" scripts/kernel-env.sh)`);
+  console.error(`bench/instrument: linux-source has no ${SUBDIR}`);
   process.exit(2);
 }
 const hasSpatch = !args.includes('--no-spatch') && spawnSync('spatch', ['--version']).status === 0;
