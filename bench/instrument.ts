@@ -28,11 +28,10 @@ const option = (name: string, fallback: string) => {
 const RUNS = Number(option('--runs', '5'));
 const SUBDIR = option('--dir', 'drivers/md');
 
-const FETCHED = 'drivers/md drivers/block fs/ext2 fs/ext4';
 let src = kernelEnv().linuxSrc;
 if (!src || !existsSync(join(src, SUBDIR))) {
-  // Another folder than bench/run.sh fetches: fetch it beside those (Debian's linux-source, kept in the cache).
-  const fetch = spawnSync(join(REPO, 'scripts', 'kernel-env.sh'), { env: { ...process.env, KCRUMB_SRC_PATHS: `${FETCHED} ${SUBDIR}` }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // kernel-env.sh extracts the folder beside those already in the cache.
+  const fetch = spawnSync(join(REPO, 'scripts', 'kernel-env.sh'), { env: { ...process.env, KCRUMB_SRC_PATHS: SUBDIR }, stdio: ['ignore', 'ignore', 'inherit'] });
   src = kernelEnv().linuxSrc;
   if (fetch.status !== 0 && !src) {
     console.error('bench/instrument: needs Debian linux-source (scripts/kernel-env.sh could not fetch it)');

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build --silent
 # drivers/md as the issue names it, and fs/ext4 as a folder of another kind
-KCRUMB_SRC_PATHS="drivers/md drivers/block fs/ext2 fs/ext4" scripts/kernel-env.sh >/dev/null
+KCRUMB_SRC_PATHS="drivers/md fs/ext4" scripts/kernel-env.sh >/dev/null
 {
   echo "# kcrumb benchmarks"
   echo

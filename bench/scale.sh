@@ -7,7 +7,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 folder=${1:-drivers}
-KCRUMB_SRC_PATHS="drivers/md drivers/block fs/ext2 $folder" "$top/scripts/kernel-env.sh" >/dev/null
+KCRUMB_SRC_PATHS="$folder" "$top/scripts/kernel-env.sh" >/dev/null
 src=$(sed -n 's/^KCRUMB_LINUX_SRC=//p' "${KCRUMB_CACHE:-$HOME/.cache/kcrumb}/kernel.env")
 command -v /usr/bin/time >/dev/null || { echo "bench/scale.sh: needs GNU time (apt-get install time)" >&2; exit 2; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/kcrumb-scale.XXXXXX")

@@ -13,7 +13,8 @@
 #   Then writes $CACHE/kernel.env (KCRUMB_*=value lines, read by test/support/kernel-env.ts) and prints it.
 #
 #   CACHE is ${KCRUMB_CACHE:-$HOME/.cache/kcrumb}. A second run with everything cached takes well under a second.
-#   KCRUMB_SRC_PATHS="drivers/md drivers/block" picks the source folders ("all": the whole tree, about 10 s, 1.5 GB).
+#   KCRUMB_SRC_PATHS="drivers/md drivers/block" names source folders that must be there ("all": the whole
+#   tree, about 10 s, 1.5 GB). Folders extracted by earlier runs stay; only the missing ones are extracted.
 #   Without root nothing is installed: missing tools are listed in KCRUMB_MISSING, and the kernel tests
 #   skip with that reason (under CI=true they fail). Exit status: 0 when everything is there, 1 otherwise.
 set -euo pipefail
@@ -93,7 +94,13 @@ ROOT=$KDIR/root
 SRC=$KDIR/linux-source-6.1
 HEADERS=$ROOT/usr/src/linux-headers-$ABI-amd64
 KREL=$ABI-amd64
-SRC_STAMP=$KDIR/.src-done-$(echo "$SRC_PATHS" | tr -c 'a-zA-Z0-9\n' _)
+# One stamp per extracted source folder (or "all"), so a run that needs another folder keeps the others.
+src_stamp() { echo "$KDIR/.src-has-$(echo "$1" | tr -c 'a-zA-Z0-9\n' _)"; }
+# The requested folders not extracted yet (none once the whole tree is).
+missing_src() {
+  [ -f "$(src_stamp all)" ] && return 0
+  for p in $SRC_PATHS; do [ -f "$(src_stamp "$p")" ] || echo "$p"; done
+}
 ROOT_STAMP=$KDIR/.root-done
 PROBLEMS=""
 
@@ -136,18 +143,19 @@ else
   fi
 
   # ---- 4. source --------------------------------------------------------------------------------
-  if [ ! -f "$SRC_STAMP" ]; then
+  NEED_SRC=$(missing_src | xargs)
+  if [ -n "$NEED_SRC" ]; then
     T=$(now)
-    rm -rf "$SRC" "$KDIR/debs-src" "$KDIR"/.src-done-*
+    rm -rf "$KDIR/debs-src" "$KDIR"/.src-done-* # .src-done-*: older stamps, one per whole set of folders
     if download "$KDIR/debs-src" "linux-source-6.1=$VERSION"; then
       dpkg-deb -x "$KDIR"/debs-src/linux-source-6.1_*.deb "$KDIR/debs-src/x"
       members=""
-      if [ "$SRC_PATHS" != all ]; then for p in $SRC_PATHS; do members="$members linux-source-6.1/$p"; done; fi
+      case " $NEED_SRC " in *" all "*) ;; *) for p in $NEED_SRC; do members="$members linux-source-6.1/$p"; done ;; esac
       # shellcheck disable=SC2086
       tar -xJf "$KDIR/debs-src/x/usr/src/linux-source-6.1.tar.xz" -C "$KDIR" $members
       rm -rf "$KDIR/debs-src"
-      touch "$SRC_STAMP"
-      log "linux-source-6.1 ($VERSION: $SRC_PATHS) extracted in $(since "$T") s"
+      for p in $NEED_SRC; do touch "$(src_stamp "$p")"; done
+      log "linux-source-6.1 ($VERSION: $NEED_SRC) extracted in $(since "$T") s"
     else
       PROBLEMS="$PROBLEMS; apt-get download of linux-source-6.1=$VERSION failed"
     fi
@@ -155,7 +163,7 @@ else
 fi
 
 # Older kernel versions left by earlier runs.
-if [ -f "$ROOT_STAMP" ] && [ -f "$SRC_STAMP" ]; then
+if [ -f "$ROOT_STAMP" ] && [ -z "$(missing_src)" ]; then
   for old in "$CACHE"/[0-9]*.[0-9]*-*; do [ "$old" = "$KDIR" ] || rm -rf "$old"; done
 fi
 [ -n "$MISSING" ] && PROBLEMS="$PROBLEMS; missing tools (apt-get install as root): $MISSING"
@@ -173,7 +181,7 @@ mkdir -p "$CACHE"
     echo "KCRUMB_VMLINUZ=$ROOT/boot/vmlinuz-$KREL"
     echo "KCRUMB_MODULES=$ROOT/lib/modules/$KREL"
   fi
-  if [ -n "$VERSION" ] && [ -f "$SRC_STAMP" ]; then echo "KCRUMB_LINUX_SRC=$SRC"; fi
+  if [ -n "$VERSION" ] && [ -z "$(missing_src)" ]; then echo "KCRUMB_LINUX_SRC=$SRC"; fi
   echo "KCRUMB_MISSING=$PROBLEMS"
 } > "$CACHE/kernel.env.tmp"
 mv "$CACHE/kernel.env.tmp" "$CACHE/kernel.env"
