@@ -50,7 +50,7 @@ export async function parseFile(file: SourceFile): Promise<ParsedFile> {
 export function analyzeParsed(parsed: ParsedFile): FileAnalysis {
   const calls = parsed.functions.map((fn) =>
     fn.body.descendantsOfType('call_expression').flatMap((call) => {
-      const callee = call?.childForFieldName('function');
+      const callee = call.childForFieldName('function');
       return callee?.type === 'identifier' ? [callee.text] : [];
     }),
   );

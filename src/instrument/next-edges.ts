@@ -76,7 +76,7 @@ export function computeNext(sites: Site[], body: SyntaxNode): number[][] {
   let labels: Map<string, number> | undefined;
   const labelTarget = (name: string): number[] => {
     labels ??= new Map(
-      body.descendantsOfType('labeled_statement').flatMap((l) => (l ? [[l.childForFieldName('label')?.text ?? '', l.startIndex]] : [])),
+      body.descendantsOfType('labeled_statement').map((l) => [l.childForFieldName('label')?.text ?? '', l.startIndex]),
     );
     const at = labels.get(name);
     const j = at === undefined ? undefined : firstFrom(at, body.endIndex);

@@ -42,7 +42,7 @@ export function statementList(container: SyntaxNode): ListItem[] {
     // A preprocessor block's condition (#if X) or name (#ifdef X) is not a statement.
     const head = PREPROC_BLOCKS.has(node.type) ? (node.childForFieldName('condition') ?? node.childForFieldName('name')) : null;
     for (const child of node.namedChildren) {
-      if (!child || child.startIndex < skipFirst || (head && child.startIndex === head.startIndex)) continue;
+      if (child.startIndex < skipFirst || (head && child.startIndex === head.startIndex)) continue;
       if (PREPROC_BLOCKS.has(child.type)) add(child, true, child.startIndex);
       else if (!NOT_STATEMENTS.has(child.type)) items!.push({ node: child, conditional, branch });
     }
@@ -55,7 +55,7 @@ const listsByNode = new WeakMap<SyntaxNode, ListItem[]>();
 
 /** Offset just after a case label's colon: the statements of the case start there. */
 function caseBodyStart(caseNode: SyntaxNode): number {
-  for (const child of caseNode.children) if (child && child.type === ':') return child.endIndex;
+  for (const child of caseNode.children) if (child.type === ':') return child.endIndex;
   return caseNode.startIndex;
 }
 

@@ -25,7 +25,6 @@ export function findFunctions(root: SyntaxNode, original: string, lines: LineInd
   const nmi = nmiHandlers(original);
   const visit = (node: SyntaxNode) => {
     for (const child of node.namedChildren) {
-      if (!child) continue;
       if (child.type === 'function_definition') {
         const def = describeFunction(child, original, lines);
         if (def) def.forbidden ??= nmi(def.name);
@@ -89,7 +88,7 @@ function findUnsafe(body: SyntaxNode, lines: LineIndex): string | undefined {
         return;
       }
     }
-    for (const child of node.children) if (child) walk(child);
+    for (const child of node.children) walk(child);
   };
   walk(body);
   return reason;

@@ -172,7 +172,7 @@ function fieldAssignment(node: SyntaxNode, local: Set<string>): DeferredEdge | u
 
 function argumentsOf(call: SyntaxNode): (SyntaxNode | null)[] {
   const list = call.childForFieldName('arguments');
-  return list ? list.namedChildren.filter((n) => n?.type !== 'comment') : [];
+  return list ? list.namedChildren.filter((n) => n.type !== 'comment') : [];
 }
 
 /** Strips `&`, `*`, parentheses and casts: `&(x->work)` -> `x->work`. */
@@ -205,7 +205,7 @@ function functionName(node: SyntaxNode | null | undefined): string | undefined {
 function declaredNames(fn: SyntaxNode): Set<string> {
   const names = new Set<string>();
   for (const decl of fn.descendantsOfType(['parameter_declaration', 'declaration'])) {
-    for (const d of decl?.childrenForFieldName('declarator') ?? []) {
+    for (const d of decl.childrenForFieldName('declarator')) {
       let n: SyntaxNode | null = d;
       while (n && n.type !== 'identifier') n = n.childForFieldName('declarator');
       if (n) names.add(n.text);

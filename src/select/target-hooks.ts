@@ -32,14 +32,14 @@ export function findTargetHooks(root: SyntaxNode, text: string): HookBinding[] {
   const bindings: HookBinding[] = [];
   if (!text.includes('target_type')) return bindings;
   for (const declaration of root.descendantsOfType('declaration')) {
-    if (!declaration || !isTargetType(declaration.childForFieldName('type'))) continue;
+    if (!isTargetType(declaration.childForFieldName('type'))) continue;
     for (const declarator of declaration.childrenForFieldName('declarator')) {
-      if (declarator?.type !== 'init_declarator') continue;
+      if (declarator.type !== 'init_declarator') continue;
       const value = declarator.childForFieldName('value');
       if (value?.type !== 'initializer_list') continue;
       const variable = declaratorName(declarator.childForFieldName('declarator'));
       for (const pair of value.namedChildren) {
-        if (pair?.type !== 'initializer_pair') continue;
+        if (pair.type !== 'initializer_pair') continue;
         const field = pair.childForFieldName('designator');
         const target = pair.childForFieldName('value');
         if (field?.type !== 'field_designator' || target?.type !== 'identifier') continue;
