@@ -4,12 +4,56 @@ import { VERSION } from '../version.js';
 import type { CommandContext } from './context.js';
 import { EXIT_BAD_INPUT, EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { processOutput, type Output } from './output.js';
-import { registerInstrument } from './commands/instrument.js';
-import { registerStrip } from './commands/strip.js';
-import { registerLocateFreeze } from './commands/locate-freeze.js';
-import { registerZoom } from './commands/zoom.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerWatch } from './commands/watch.js';
+
+/** Adds a command's arguments, options, help and action to the command main() created for it. */
+export type DefineCommand = (command: Command, ctx: CommandContext) => void;
+
+interface CommandEntry {
+  name: string;
+  aliases?: string[];
+  /** The line `kcrumb --help` shows. */
+  summary: string;
+  /** The command's module, imported only when that command runs (or its help is asked for). */
+  load: () => Promise<DefineCommand>;
+}
+
+/**
+ * Every command. `kcrumb --version` and `kcrumb --help` load none of their modules, and a command loads only
+ * its own (tree-sitter only with the commands that parse): start-up is most of a small run.
+ */
+const COMMANDS: CommandEntry[] = [
+  {
+    name: 'instrument',
+    summary: 'insert numbered KERN_CRIT breadcrumbs into C functions',
+    load: async () => (await import('./commands/instrument.js')).registerInstrument,
+  },
+  {
+    name: 'strip',
+    aliases: ['revert'],
+    summary: 'remove the breadcrumbs again, byte for byte',
+    load: async () => (await import('./commands/strip.js')).registerStrip,
+  },
+  {
+    name: 'locate-freeze',
+    summary: 'from a log of a frozen kernel to the statement it stopped at',
+    load: async () => (await import('./commands/locate-freeze.js')).registerLocateFreeze,
+  },
+  {
+    name: 'zoom',
+    summary: 'from a functions- or branches-level log to every-line breadcrumbs in the function that froze',
+    load: async () => (await import('./commands/zoom.js')).registerZoom,
+  },
+  {
+    name: 'watch',
+    summary: 'follow a capture live; when it goes quiet, say where it froze',
+    load: async () => (await import('./commands/watch.js')).registerWatch,
+  },
+  {
+    name: 'doctor',
+    summary: 'what the kernel needs for breadcrumbs to survive a freeze, checked on this machine',
+    load: async () => (await import('./commands/doctor.js')).registerDoctor,
+  },
+];
 
 /** Runs kcrumb with `argv` (without node and script), returns the exit code. Tests call this in-process. */
 export async function main(argv: string[], output: Output = processOutput(), cwd = process.cwd()): Promise<number> {
@@ -20,13 +64,12 @@ export async function main(argv: string[], output: Output = processOutput(), cwd
     .exitOverride()
     .configureOutput({ writeOut: (s) => output.out(s.trimEnd()), writeErr: (s) => output.err(s.trimEnd()) })
     .showHelpAfterError('(run with --help for usage)');
-  registerInstrument(program, ctx);
-  registerStrip(program, ctx);
-  registerLocateFreeze(program, ctx);
-  registerZoom(program, ctx);
-  registerWatch(program, ctx);
-  registerDoctor(program, ctx);
   try {
+    const invoked = invokedCommand(argv);
+    for (const entry of COMMANDS) {
+      const command = program.command(entry.name).aliases(entry.aliases ?? []).summary(entry.summary);
+      if (invoked !== undefined && [entry.name, ...(entry.aliases ?? [])].includes(invoked)) (await entry.load())(command, ctx);
+    }
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;
   } catch (error) {
@@ -36,6 +79,12 @@ export async function main(argv: string[], output: Output = processOutput(), cwd
     reportError(error, output);
     return exitCodeFor(error);
   }
+}
+
+/** The command argv runs: its first word (kcrumb's only options before a command are -V and -h), or the one `help` names. */
+function invokedCommand(argv: string[]): string | undefined {
+  const words = argv.filter((arg) => !arg.startsWith('-'));
+  return words[0] === 'help' ? words[1] : words[0];
 }
 
 function reportError(error: unknown, output: Output): void {

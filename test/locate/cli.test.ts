@@ -32,7 +32,7 @@ async function kcrumbStdin(cwd: string, input: string, ...args: string[]): Promi
   const { output, out, err } = capture();
   const ctx: CommandContext = { output, cwd, stdin: Readable.from([Buffer.from(input, 'latin1')]), exitCode: 0 };
   const program = new Command('kcrumb').exitOverride();
-  registerLocateFreeze(program, ctx);
+  registerLocateFreeze(program.command('locate-freeze'), ctx);
   await program.parseAsync(['locate-freeze', ...args], { from: 'user' });
   return { code: ctx.exitCode, out: out.join('\n'), err: err.join('\n') };
 }

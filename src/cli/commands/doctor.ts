@@ -14,10 +14,8 @@ interface DoctorFlags {
   port: number;
 }
 
-export function registerDoctor(program: Command, ctx: CommandContext): void {
-  program
-    .command('doctor')
-    .summary('what the kernel needs for breadcrumbs to survive a freeze, checked on this machine')
+export function registerDoctor(command: Command, ctx: CommandContext): void {
+  command
     .description(
       'Print the kernel arguments, sysctls, netconsole line and pstore settings that get breadcrumbs out of a ' +
         'freezing machine, and check this machine: /proc/cmdline, /proc/consoles (a serial or network console; ' +

@@ -34,10 +34,8 @@ interface InstrumentFlags {
   jobs?: number;
 }
 
-export function registerInstrument(program: Command, ctx: CommandContext): void {
-  program
-    .command('instrument')
-    .summary('insert numbered KERN_CRIT breadcrumbs into C functions')
+export function registerInstrument(command: Command, ctx: CommandContext): void {
+  command
     .description(
       'Insert a numbered breadcrumb before the statements of the selected functions, inline (no line of ' +
         'the file moves), and write a manifest that maps each number to file:line:column, function and ' +

@@ -42,10 +42,8 @@ export interface ReadLimits {
 
 export const DEFAULT_LIMITS: ReadLimits = { wholeFileBytes: 32 << 20, chunkBytes: 64 << 10, maxChunkBytes: 1 << 20, tailBytes: 4 << 20 };
 
-export function registerLocateFreeze(program: Command, ctx: CommandContext): void {
-  program
-    .command('locate-freeze')
-    .summary('from a log of a frozen kernel to the statement it stopped at')
+export function registerLocateFreeze(command: Command, ctx: CommandContext): void {
+  command
     .description(
       'Find the last breadcrumb of ours in a kernel log (serial or netconsole capture, pstore file, ' +
         'dmesg, /dev/kmsg, journalctl -k) and print where it is in the source, what could have printed ' +

@@ -17,11 +17,8 @@ interface StripFlags {
 
 type Verdict = 'restored' | 'edited-since' | 'no-record' | 'clean';
 
-export function registerStrip(program: Command, ctx: CommandContext): void {
-  program
-    .command('strip')
-    .alias('revert')
-    .summary('remove the breadcrumbs again, byte for byte')
+export function registerStrip(command: Command, ctx: CommandContext): void {
+  command
     .description(
       'Remove exactly what kcrumb instrument inserted, by its markers, and check the result against the ' +
         "original's hash in the manifest. Lines you edited meanwhile are kept; only breadcrumbs go. " +

@@ -36,10 +36,8 @@ interface Source {
 
 type Emit = (chunk: Buffer) => void;
 
-export function registerWatch(program: Command, ctx: CommandContext): void {
-  program
-    .command('watch')
-    .summary('follow a capture live; when it goes quiet, say where it froze')
+export function registerWatch(command: Command, ctx: CommandContext): void {
+  command
     .description(
       'Follow a growing log file (like tail -F: reads only what was appended; waits for the file, starts over ' +
         'when it is truncated or replaced) or receive netconsole on a UDP port, show the last breadcrumb of ' +

@@ -25,10 +25,8 @@ interface ZoomFlags {
 /** Trail kept per thread to rebuild which functions it was in: longer than locate-freeze shows. */
 const ZOOM_TRAIL = 500;
 
-export function registerZoom(program: Command, ctx: CommandContext): void {
-  program
-    .command('zoom')
-    .summary('from a functions- or branches-level log to every-line breadcrumbs in the function that froze')
+export function registerZoom(command: Command, ctx: CommandContext): void {
+  command
     .description(
       'Read the log of a --level functions (or branches) run, find the function(s) where the freeze sits ' +
         '(per CPU or task, the innermost function entered and not left, and the instrumented functions its ' +
