@@ -71,6 +71,11 @@ export const HANG_TO_PANIC_ARGS = [
   'panic=-1',
 ];
 
+/** Kernel arguments for a freeze hunt on serial console `serial` (ttyS0): breadcrumbs reach it, hangs panic. */
+export function freezeHuntArgs(serial: string): string[] {
+  return [`console=${serial},115200`, 'loglevel=7', ...HANG_TO_PANIC_ARGS];
+}
+
 const RUNTIME: [string, string][] = [
   ['softlockup_panic', '1'],
   ['hardlockup_panic', '1'],
@@ -138,7 +143,7 @@ export function diagnose(facts: SystemFacts, options: DoctorOptions = {}): Docto
   const version = kernelVersion(facts.release);
   const port = options.port ?? 6666;
   const serialArg = cmd?.consoles.map((c) => c.split(',')[0]).find((c) => SERIAL.test(c)) ?? 'ttyS0';
-  const kernelArgs = [`console=${serialArg},115200`, 'loglevel=7', ...HANG_TO_PANIC_ARGS];
+  const kernelArgs = freezeHuntArgs(serialArg);
   const dev = facts.defaultInterface ?? 'eth0';
   const netconsole = {
     sender: `modprobe netconsole netconsole=+6665@<this machine's IP>/${dev},${port}@${options.receiver ?? '<receiver IP>'}/`,
