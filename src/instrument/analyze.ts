@@ -1,5 +1,7 @@
 import { SOURCE_CLOSE, SOURCE_OPEN } from '../breadcrumb.js';
 import { KcrumbError } from '../errors.js';
+import { shellCommand } from '../shell.js';
+import { hasBreadcrumbs } from '../strip/strip.js';
 import { parseC } from '../parse/c-parser.js';
 import { findFunctions, type FunctionDef } from '../parse/functions.js';
 import { indexLines, type LineIndex } from '../parse/lines.js';
@@ -31,10 +33,18 @@ export interface FileAnalysis extends SelectableFile {
   functions: { name: string; line: number }[];
 }
 
-/** Refuses a file that still holds breadcrumbs: instrumenting twice would nest markers. */
+/**
+ * Refuses a file that still holds breadcrumbs (instrumenting twice would nest markers), or that holds
+ * kcrumb's marker text for another reason (a string, a comment): strip could not tell it from ours.
+ */
 export function assertNotInstrumented(file: SourceFile): void {
-  if (file.text.includes(SOURCE_OPEN) || file.text.includes(SOURCE_CLOSE)) {
-    throw new KcrumbError('already-instrumented', `${file.path}: already holds kcrumb breadcrumbs`, `run: kcrumb strip ${file.path}`);
+  if (hasBreadcrumbs(file.text)) {
+    throw new KcrumbError('already-instrumented', `${file.path}: already holds kcrumb breadcrumbs`, `run: ${shellCommand('kcrumb strip', [file.path])}`);
+  }
+  const marker = [SOURCE_OPEN, SOURCE_CLOSE].map((m) => file.text.indexOf(m)).filter((at) => at >= 0);
+  if (marker.length > 0) {
+    const line = file.text.slice(0, Math.min(...marker)).split('\n').length;
+    throw new KcrumbError('input', `${file.path}:${line}: holds kcrumb's marker text (${SOURCE_OPEN} or ${SOURCE_CLOSE}) that is no breadcrumb: kcrumb cannot instrument this file`);
   }
 }
 

@@ -122,6 +122,7 @@ export function manifestHeader(options: InstrumentOptions) {
     createdAt: (options.now ?? new Date()).toISOString(),
     level: options.level,
     template: options.template.name,
+    templateStatement: options.template.statement,
     root: options.root,
     loopLimit: options.loopLimit,
   };

@@ -16,7 +16,8 @@ export function renderFile(original: string, plan: FilePlan, template: Template,
     return { offset: edit.offset, text: (loopLimit && plan.sites[edit.site].loop ? limitCrumb(crumb, loopLimit) : crumb) + ' ' };
   });
   const text = applyInsertions(original, insertions);
-  if (stripBreadcrumbs(text, plan.path).text !== original) {
+  const back = stripBreadcrumbs(text, [template]);
+  if (back.text !== original || back.problems.length > 0) {
     throw new Error(`${plan.path}: the instrumented text does not strip back to the original`);
   }
   return text;

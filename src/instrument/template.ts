@@ -1,5 +1,6 @@
 import { SOURCE_CLOSE, SOURCE_OPEN, crumbFormat } from '../breadcrumb.js';
 import { KcrumbError } from '../errors.js';
+import { parseC } from '../parse/c-parser.js';
 
 /** The breadcrumb templates that ship in templates/, by name. */
 export const BUILTIN_TEMPLATES = ['printk', 'pr_crit', 'trace_printk'] as const;
@@ -18,7 +19,7 @@ export interface Template {
  * single line (inserting adds no lines) and must not contain kcrumb's markers or a comment end.
  */
 export function parseTemplate(fileText: string, name: string): Template {
-  const lines = fileText.split(/\r?\n/).filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'));
+  const lines = fileText.split('\n').map((line) => line.replace(/\r$/, '')).filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'));
   const fail = (why: string) => {
     throw new KcrumbError('template', `template ${name}: ${why}`);
   };
@@ -30,6 +31,43 @@ export function parseTemplate(fileText: string, name: string): Template {
     fail('must not contain a comment end or kcrumb markers');
   }
   return { name, statement };
+}
+
+/**
+ * A template must render to exactly one C expression statement on one line, and nothing else: a
+ * `// comment` would swallow the statement kcrumb puts the breadcrumb in front of, a second statement
+ * (`...; return;`) changes control flow, a CR or other control character moves line numbers or hides text.
+ * Checked by parsing the rendered breadcrumb with tree-sitter.
+ */
+export async function checkTemplate(template: Template): Promise<void> {
+  const fail = (why: string) => {
+    throw new KcrumbError('template', `template ${template.name}: ${why}`);
+  };
+  // eslint-disable-next-line no-control-regex
+  const control = /[\x00-\x08\x0a-\x1f\x7f]/.exec(template.statement);
+  if (control) fail(`holds control character 0x${control[0].charCodeAt(0).toString(16).padStart(2, '0')}: a breadcrumb must stay on one line`);
+  const rendered = renderCrumb(template, 'k000', 1);
+  const prefix = 'void kc_f(void) { ';
+  const root = await parseC(`${prefix}${rendered}\n}`);
+  const body = root.namedChild(0)?.childForFieldName('body');
+  const statements = body?.namedChildren ?? [];
+  const only = statements[0];
+  if (root.hasError || !body || statements.length !== 1 || only.type !== 'expression_statement') {
+    const found = statements.map((n) => n.type.replaceAll('_', ' ')).join(', ') || 'nothing';
+    fail(`must render to exactly one C expression statement, like printk(KERN_CRIT "{{text}}\\n", {{cpu}}); (found: ${root.hasError ? 'a syntax error' : found})`);
+  }
+  if (only.startIndex !== prefix.length || only.endIndex !== prefix.length + rendered.length) fail('holds text outside its one statement');
+}
+
+/** A regular expression source that matches what `template` renders to, for any tag and number. */
+export function crumbPattern(template: Template): string {
+  return escapeRegExp(template.statement)
+    .replaceAll(escapeRegExp('{{text}}'), 'k[0-9a-z]{3}#\\d{1,7}@%d')
+    .replaceAll(escapeRegExp('{{cpu}}'), escapeRegExp(CPU_EXPRESSION));
+}
+
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 export function renderCrumb(template: Template, tag: string, id: number): string {

@@ -21,7 +21,7 @@ export interface TextSpool {
 }
 
 /** What a manifest says about the run itself. */
-export type ManifestHeader = Pick<Manifest, 'tool' | 'tag' | 'createdAt' | 'level' | 'template' | 'root' | 'loopLimit'>;
+export type ManifestHeader = Pick<Manifest, 'tool' | 'tag' | 'createdAt' | 'level' | 'template' | 'templateStatement' | 'root' | 'loopLimit'>;
 
 /**
  * Builds a manifest file by file, in the order breadcrumbs were numbered. `isInstrumented` says which

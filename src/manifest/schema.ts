@@ -100,6 +100,8 @@ export interface Manifest {
   level: Level;
   /** Template name or path used for the breadcrumb statement. */
   template: string;
+  /** The template's statement as used, so strip knows the breadcrumbs of a template file gone since. */
+  templateStatement?: string;
   /** Absolute working directory of the run; file paths are relative to it. */
   root: string;
   /** --loop-limit: each breadcrumb with `loop` prints only on its first loopLimit passes. */

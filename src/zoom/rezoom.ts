@@ -54,7 +54,7 @@ export async function rezoom(input: RezoomInput): Promise<RezoomResult> {
         `strip it (kcrumb strip ${file.path}), instrument again, reproduce, then zoom`,
       );
     }
-    const out = stripBreadcrumbs(text, file.path).text;
+    const out = stripBreadcrumbs(text, [input.template]).text;
     if (sha256(out) !== file.originalSha256) throw new Error(`${file.path}: stripping did not give back the original`);
     return { path: file.path, text: out };
   });

@@ -7,10 +7,16 @@
  *   after/     optional: the files that must exist with exactly this content afterwards
  *   unchanged  optional: an empty file saying the working directory must be byte for byte as it started
  *   restored   optional: the same for the files it started with, new files (a manifest) allowed
+ *   sha256     optional: `sha256sum` lines (hash, two spaces, path) every one of which must hold before the
+ *              first step and after the last: the sources a hostile case must leave alone
+ * A step may also be `{ "sh": "..." }`: a shell command run in the working directory (make a symlink, a
+ * FIFO, a read-only file) that must exit 0.
  * `<cwd>` in expected text stands for the temp folder.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
@@ -32,12 +38,28 @@ interface Step {
   edit?: string;
   from?: string;
   to?: string;
+  /** ...or a shell command that sets the scene. */
+  sh?: string;
 }
 
+/** `sha256sum`-style lines of the fixture's `sha256` file, checked against the working directory. */
+function checkHashes(fixture: string, cwd: string, when: string): void {
+  const list = join(fixture, 'sha256');
+  if (!existsSync(list)) return;
+  for (const line of readFileSync(list, 'utf8').split('\n').filter(Boolean)) {
+    const [hash, path] = line.split(/\s+\*?/);
+    const actual = createHash('sha256').update(readFileSync(join(cwd, path))).digest('hex');
+    assert.equal(actual, hash, `sha256 of ${path} ${when}`);
+  }
+}
+
+/** Regular files below `dir` (a FIFO or symlink a step made is not read: it could block or point out). */
 function listFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const full = join(dir, name);
-    return statSync(full).isDirectory() ? listFiles(full).map((f) => join(name, f)) : [name];
+    const stat = lstatSync(full);
+    if (stat.isDirectory()) return listFiles(full).map((f) => join(name, f));
+    return stat.isFile() ? [name] : [];
   });
 }
 
@@ -51,7 +73,12 @@ describe('cli', () => {
       const started = new Map(listFiles(cwd).map((f) => [f, readFileSync(join(cwd, f))]));
       const steps: Step[] = JSON.parse(readFileSync(join(dir, 'steps.json'), 'utf8'));
       const fill = (s: string) => s.replaceAll('<cwd>', cwd);
+      checkHashes(dir, cwd, 'before the steps');
       for (const [i, step] of steps.entries()) {
+        if (step.sh) {
+          execFileSync('sh', ['-c', step.sh], { cwd, stdio: 'pipe' });
+          continue;
+        }
         if (step.edit) {
           const file = join(cwd, step.edit);
           const text = readFileSync(file, 'latin1');
@@ -67,6 +94,7 @@ describe('cli', () => {
         if (step.stdoutExact !== undefined) assert.equal(run.stdout, fill(step.stdoutExact), where);
         if (step.stderrLines !== undefined) assert.equal(run.stderr.trimEnd().split('\n').length, step.stderrLines, `stderr line count in ${where}`);
       }
+      checkHashes(dir, cwd, 'after the steps');
       if (existsSync(join(dir, 'unchanged'))) assert.deepEqual(listFiles(cwd).sort(), [...started.keys()].sort(), 'files were added or removed');
       if (existsSync(join(dir, 'unchanged')) || existsSync(join(dir, 'restored'))) {
         for (const [f, bytes] of started) assert.ok(readFileSync(join(cwd, f)).equals(bytes), `${f} changed`);

@@ -1,16 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { newTag, TAG_PATTERN } from '../../breadcrumb.js';
 import { KcrumbError } from '../../errors.js';
 import type { InstrumentResult } from '../../instrument/instrument.js';
-import { BUILTIN_TEMPLATES, parseTemplate, type Template } from '../../instrument/template.js';
+import { BUILTIN_TEMPLATES } from '../../instrument/template.js';
 import { serializeManifest } from '../../manifest/serialize.js';
 import type { Level } from '../../manifest/schema.js';
 import { DEFAULT_HOOKS } from '../../select/target-hooks.js';
-import { PACKAGE_ROOT } from '../../version.js';
 import type { CommandContext } from '../context.js';
 import { defaultManifestPath } from '../manifest-store.js';
+import { loadTemplate } from '../templates.js';
 import { paint, type Output } from '../output.js';
 import { commitStaged, displayPath, expandPaths, readSourceFile, readSourceFiles, StagedWriter, writeFilesAtomically } from '../source-files.js';
 
@@ -91,7 +90,7 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
     functions: flags.functions,
     hooks: flags.hooks,
     depth: flags.depth,
-    template: loadTemplate(cwd, flags.template),
+    template: await loadTemplate(cwd, flags.template),
     tag: flags.tag ?? newTag(),
     root: cwd,
     loopLimit: flags.loopLimit,
@@ -218,18 +217,6 @@ function summary(result: InstrumentResult, manifestPath: string | null) {
 /** Breadcrumbs that run with a spinlock held, interrupts or preemption off. */
 function riskyCount(result: InstrumentResult): number {
   return Object.values(result.stats.context).reduce((n, k) => n + k, 0);
-}
-
-export function loadTemplate(cwd: string, nameOrPath: string): Template {
-  const builtin = (BUILTIN_TEMPLATES as readonly string[]).includes(nameOrPath);
-  const path = builtin ? join(PACKAGE_ROOT, 'templates', `${nameOrPath}.tmpl`) : resolve(cwd, nameOrPath);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new KcrumbError('template', `--template ${nameOrPath}: no such template (built in: ${BUILTIN_TEMPLATES.join(', ')}) or file`);
-  }
-  return parseTemplate(text, nameOrPath);
 }
 
 function list(value: string, previous: string[] = []): string[] {

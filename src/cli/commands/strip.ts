@@ -2,31 +2,37 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { KcrumbError } from '../../errors.js';
 import { sha256 } from '../../manifest/hash.js';
-import { hasBreadcrumbs, stripBreadcrumbs } from '../../strip/strip.js';
+import { shellCommand } from '../../shell.js';
+import { editedBraces, hasBreadcrumbs, stripBreadcrumbs, type SpanProblem } from '../../strip/strip.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
 import { loadManifests, manifestFilePath, type StoredManifest } from '../manifest-store.js';
 import { paint } from '../output.js';
+import { knownTemplates } from '../templates.js';
 import { commitStaged, discardStaged, displayPath, expandPaths, readSourceFile, stageFile, type StagedFile } from '../source-files.js';
 
 interface StripFlags {
   check?: boolean;
   manifest?: string;
   json?: boolean;
+  unrecorded?: boolean;
 }
 
-type Verdict = 'restored' | 'edited-since' | 'no-record' | 'clean';
+type Verdict = 'restored' | 'edited-since' | 'no-record' | 'clean' | 'left';
 
 export function registerStrip(command: Command, ctx: CommandContext): void {
   command
     .description(
       'Remove exactly what kcrumb instrument inserted, by its markers, and check the result against the ' +
-        "original's hash in the manifest. Lines you edited meanwhile are kept; only breadcrumbs go. " +
+        "original's hash in the manifest. Lines you edited meanwhile are kept; only breadcrumbs go. A span " +
+        'you edited (or braces that now hold more than one statement) is left in place and named, that ' +
+        'file is not rewritten, and the exit status is 1. Only files a manifest records, unless --unrecorded. ' +
         'With no file, strips every file recorded in the manifests of .kcrumb/.',
     )
     .argument('[file...]', 'C files or directories (default: the files the manifests record)')
     .option('--check', 'only list files that still hold breadcrumbs; exit 1 if any (for pre-commit hooks and CI)')
     .option('-m, --manifest <file|dir>', 'manifest(s) to check hashes against (default: .kcrumb/)')
+    .option('--unrecorded', 'also strip files no manifest records (kcrumb cannot tell how they came to hold breadcrumbs)')
     .option('--json', 'print a machine-readable summary on stdout')
     .addHelpText(
       'after',
@@ -37,11 +43,11 @@ Examples:
   $ kcrumb strip --check drivers/md    # exit 1 and list files that still hold breadcrumbs`,
     )
     .action(async (paths: string[], flags: StripFlags) => {
-      ctx.exitCode = runStrip(paths, flags, ctx);
+      ctx.exitCode = await runStrip(paths, flags, ctx);
     });
 }
 
-function runStrip(paths: string[], flags: StripFlags, ctx: CommandContext): number {
+async function runStrip(paths: string[], flags: StripFlags, ctx: CommandContext): Promise<number> {
   const { cwd, output } = ctx;
   const manifests = loadManifests(cwd, flags.manifest, 'without-crumbs');
   const targets = paths.length > 0 ? expandPaths(cwd, paths, /\.[ch]$/) : recordedFiles(manifests, cwd);
@@ -51,24 +57,42 @@ function runStrip(paths: string[], flags: StripFlags, ctx: CommandContext): numb
   if (flags.check) {
     const dirty = targets.map((path) => readSourceFile(cwd, path)).filter((f) => hasBreadcrumbs(f.text)).map((f) => f.path);
     if (flags.json) output.out(JSON.stringify({ instrumented: dirty }, null, 2));
-    else for (const path of dirty) output.out(`${path}: still holds kcrumb breadcrumbs (run: kcrumb strip ${path})`);
+    else for (const path of dirty) output.out(`${path}: still holds kcrumb breadcrumbs (run: ${shellCommand('kcrumb strip', [path])})`);
     return dirty.length > 0 ? EXIT_NO : EXIT_OK;
   }
 
   // File by file: read, strip, stage beside the target; rename all only when every file went well.
   const recorded = recordsByPath(manifests);
+  const templates = await knownTemplates(manifests.map((m) => m.manifest));
+  const files = targets.map((path) => readSourceFile(cwd, path));
+  const unrecorded = files.filter((f) => hasBreadcrumbs(f.text) && !recorded.has(resolve(cwd, f.path)));
+  if (unrecorded.length > 0 && !flags.unrecorded) {
+    const names = unrecorded.map((f) => f.path);
+    throw new KcrumbError(
+      'usage',
+      `${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}: no manifest records ${names.length === 1 ? 'this file' : 'these files'}, so strip leaves ${names.length === 1 ? 'it' : 'them'} alone`,
+      `strip them anyway: ${shellCommand('kcrumb strip --unrecorded', names)}`,
+    );
+  }
   const staged: StagedFile[] = [];
-  const results: { path: string; removed: number; verdict: Verdict }[] = [];
+  const results: { path: string; removed: number; verdict: Verdict; problems?: SpanProblem[] }[] = [];
   try {
-    for (const path of targets) {
-      const file = readSourceFile(cwd, path);
+    for (const file of files) {
       if (!hasBreadcrumbs(file.text)) {
         results.push({ path: file.path, removed: 0, verdict: 'clean' });
         continue;
       }
-      const { text, removed } = stripBreadcrumbs(file.text, file.path);
+      const originals = recorded.get(resolve(cwd, file.path));
+      const { text, removed, problems, braced } = stripBreadcrumbs(file.text, templates);
+      const verdict = verdictFor(text, originals);
+      // The original's hash proves the braces held what they held; otherwise check they still hold one statement.
+      if (problems.length === 0 && verdict !== 'restored') problems.push(...(await editedBraces(text, braced)));
+      if (problems.length > 0) {
+        results.push({ path: file.path, removed: 0, verdict: 'left', problems });
+        continue;
+      }
       staged.push({ temp: stageFile(cwd, file.path, text), target: resolve(cwd, file.path) });
-      results.push({ path: file.path, removed, verdict: verdictFor(text, recorded.get(resolve(cwd, file.path))) });
+      results.push({ path: file.path, removed, verdict });
     }
   } catch (error) {
     discardStaged(staged);
@@ -76,20 +100,26 @@ function runStrip(paths: string[], flags: StripFlags, ctx: CommandContext): numb
     throw new KcrumbError('input', `cannot write: ${(error as Error).message}`);
   }
   commitStaged(staged);
+  const left = results.some((r) => r.verdict === 'left');
   if (flags.json) {
-    output.out(JSON.stringify({ files: results.map(({ path, removed, verdict }) => ({ path, removed, verdict })) }, null, 2));
-    return EXIT_OK;
+    output.out(JSON.stringify({ files: results.map(({ path, removed, verdict, problems }) => ({ path, removed, verdict, ...(problems ? { problems } : {}) })) }, null, 2));
+    return left ? EXIT_NO : EXIT_OK;
   }
   for (const r of results) {
-    const message: Record<Verdict, string> = {
+    if (r.problems) {
+      for (const p of r.problems) output.err(`${r.path}:${p.line}: ${paint(output, 'red', 'error')}: ${p.why}`);
+      output.err(`${r.path}: left as it is (nothing removed): fix the lines above by hand, then run strip again`);
+      continue;
+    }
+    const message: Record<Exclude<Verdict, 'left'>, string> = {
       restored: `removed ${r.removed} breadcrumbs; ${paint(output, 'green', 'identical to the original')} (sha256 matches the manifest)`,
       'edited-since': `removed ${r.removed} breadcrumbs; ${paint(output, 'yellow', 'differs from the original the manifest recorded')}: the file was edited since, and only breadcrumbs were removed`,
       'no-record': `removed ${r.removed} breadcrumbs (no manifest records this file, so no hash to compare)`,
       clean: 'no breadcrumbs, left as it was',
     };
-    output.out(`${r.path}: ${message[r.verdict]}`);
+    output.out(`${r.path}: ${message[r.verdict as Exclude<Verdict, 'left'>]}`);
   }
-  return EXIT_OK;
+  return left ? EXIT_NO : EXIT_OK;
 }
 
 /** The hashes the manifests recorded for each file, by absolute path. */

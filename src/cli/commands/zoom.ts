@@ -12,7 +12,7 @@ import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
 import { loadManifests, manifestFilePath } from '../manifest-store.js';
 import { paint } from '../output.js';
 import { displayPath, writeFilesAtomically } from '../source-files.js';
-import { loadTemplate } from './instrument.js';
+import { loadTemplate } from '../templates.js';
 import { analyzeLog } from './locate-freeze.js';
 
 interface ZoomFlags {
@@ -94,7 +94,7 @@ async function runZoom(ctx: CommandContext, log: string, flags: ZoomFlags): Prom
     manifest: coarse,
     texts,
     targets: plan.targets,
-    template: loadTemplate(coarse.root, coarse.template),
+    template: await loadTemplate(coarse.root, coarse.template),
     tag,
     writtenBy: (hash) => writers.get(hash),
   });
