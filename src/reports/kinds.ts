@@ -1,0 +1,114 @@
+/**
+ * The report-kind table: every report the kernel prints about a crash, a bug or a hang, how its first line
+ * reads, what kind of death it is, and its title in the convention of syzbot's crash reports
+ * (`<what> in <guilty function>`, `%f` below). Sources: arch/x86/mm/fault.c (page faults), arch/x86/kernel/
+ * traps.c and dumpstack.c (gpf, divide error, invalid opcode, stack guard, `Oops:`), lib/bug.c and
+ * kernel/panic.c __warn (kernel BUG, WARNING), mm/kasan/report.c, mm/kfence/report.c, lib/ubsan.c,
+ * lib/list_debug.c, kernel/sched/core.c (__schedule_bug, __might_resched), kernel/locking/spinlock_debug.c
+ * and lockdep.c, kernel/workqueue.c, kernel/watchdog.c, kernel/rcu/tree_stall.h, kernel/hung_task.c,
+ * kernel/panic.c panic(), lib/nmi_backtrace.c.
+ */
+
+/** How the run ended, as the answer's headline says it. */
+export type Death = 'oops' | 'bug' | 'warning' | 'memory' | 'lockdep' | 'lockup' | 'stall' | 'hang' | 'panic' | 'backtrace';
+
+export type KindId =
+  | 'page-fault' | 'null-deref' | 'general-protection' | 'stack-segment' | 'divide-error' | 'invalid-opcode'
+  | 'double-fault' | 'stack-guard' | 'kernel-bug' | 'oops' | 'warning'
+  | 'kasan' | 'kfence' | 'kmsan' | 'ubsan' | 'list-corruption'
+  | 'scheduling-while-atomic' | 'sleeping-in-atomic' | 'spinlock' | 'bad-unlock' | 'locks-held'
+  | 'lockdep-deadlock' | 'lockdep-inconsistent' | 'suspicious-rcu'
+  | 'workqueue-lockup' | 'soft-lockup' | 'hard-lockup' | 'rcu-stall' | 'hung-task' | 'panic' | 'nmi-backtrace';
+
+export interface ReportKind {
+  kind: KindId;
+  death: Death;
+  /** Matches the report's first line (the message, prefixes removed). */
+  header: RegExp;
+  /** The title; `%f` is the guilty function (dropped with its ` in ` when none is found). */
+  title: (m: RegExpExecArray) => string;
+  /** Where the guilty function comes from: the frames (RIP first), or the lockdep `at:` line after `anchor`. */
+  guilty: 'frames' | 'lock-at' | 'none';
+  /** lock-at: the line after which the first `at: fn+0x..` names the guilty function. */
+  anchor?: RegExp;
+  /** The machine cannot go on after it (it always panics). */
+  fatal?: boolean;
+  /** A line that continues a report just begun (`Oops:` after `BUG: unable to handle ...`), else its own. */
+  continues?: boolean;
+}
+
+const fixed = (title: string) => () => title;
+
+/** Ordered: the first header that matches a line wins. */
+export const REPORT_KINDS: readonly ReportKind[] = [
+  // arch/x86/mm/fault.c show_fault_oops(); arm64 die_kernel_fault()
+  { kind: 'null-deref', death: 'oops', header: /^BUG: (?:unable to handle )?kernel NULL pointer dereference|^Unable to handle kernel NULL pointer dereference/, title: fixed('BUG: unable to handle kernel NULL pointer dereference in %f'), guilty: 'frames' },
+  { kind: 'page-fault', death: 'oops', header: /^BUG: unable to handle (?:kernel paging request|page fault for address)|^Unable to handle kernel (?:paging request|access to user memory|execute from non-executable memory|read from unreadable memory|write to read-only memory)/, title: fixed('BUG: unable to handle kernel paging request in %f'), guilty: 'frames' },
+  // arch/x86/kernel/traps.c
+  { kind: 'general-protection', death: 'oops', header: /^general protection fault(?:,|:)/, title: fixed('general protection fault in %f'), guilty: 'frames' },
+  { kind: 'stack-segment', death: 'oops', header: /^stack segment: [0-9a-f]{4}/, title: fixed('stack segment fault in %f'), guilty: 'frames' },
+  { kind: 'divide-error', death: 'oops', header: /^divide error: [0-9a-f]{4}/, title: fixed('divide error in %f'), guilty: 'frames' },
+  { kind: 'double-fault', death: 'oops', header: /^PANIC: double fault/, title: fixed('PANIC: double fault in %f'), guilty: 'frames', fatal: true },
+  { kind: 'stack-guard', death: 'oops', header: /^BUG: stack guard page was hit at|^Insufficient stack space to handle exception!|^kernel stack overflow/, title: fixed('BUG: stack guard page was hit in %f'), guilty: 'frames' },
+  // lib/list_debug.c: the message, then a kernel BUG or WARNING in lib/list_debug.c continues it
+  { kind: 'list-corruption', death: 'memory', header: /^list_(?:add|del|bl_add|bl_del)(?:_rcu)? corruption|^kernel BUG at lib\/list_debug\.c|^WARNING: .* at lib\/list_debug\.c/, title: fixed('BUG: corrupted list in %f'), guilty: 'frames' },
+  // lib/bug.c report_bug(): BUG_ON()
+  { kind: 'kernel-bug', death: 'bug', header: /^kernel BUG at (\S+?)!?$|^kernel BUG at (\S+)/, title: (m) => (/^mm\/usercopy\.c/.test(m[1] ?? m[2] ?? '') ? 'BUG: bad usercopy in %f' : 'kernel BUG in %f'), guilty: 'frames' },
+  // kernel/panic.c __warn(): WARN_ON(); a few files have titles of their own
+  { kind: 'warning', death: 'warning', header: /^WARNING: (?:CPU: \d+ PID: \d+ )?at (\S+)/, title: (m) => warningTitle(m[1]), guilty: 'frames' },
+  // mm/kasan/report.c, mm/kfence/report.c, mm/kmsan/report.c, lib/ubsan.c
+  { kind: 'kasan', death: 'memory', header: /^BUG: KASAN: ([\w-]+)(?: in | on )/, title: (m) => (/double-free|invalid-free/.test(m[1]) ? 'KASAN: invalid-free in %f' : `KASAN: ${m[1]}%a in %f`), guilty: 'frames' },
+  { kind: 'kfence', death: 'memory', header: /^BUG: KFENCE: ([\w -]+?) in /, title: (m) => `KFENCE: ${m[1]} in %f`, guilty: 'frames' },
+  { kind: 'kmsan', death: 'memory', header: /^BUG: KMSAN: ([\w-]+) in /, title: (m) => `KMSAN: ${m[1]} in %f`, guilty: 'frames' },
+  { kind: 'ubsan', death: 'memory', header: /^UBSAN: ([\w-]+) in |^UBSAN: Undefined behaviour in/, title: (m) => `UBSAN: ${m[1] ?? 'undefined-behaviour'} in %f`, guilty: 'frames' },
+  // kernel/sched/core.c
+  { kind: 'scheduling-while-atomic', death: 'bug', header: /^BUG: scheduling while atomic: (.+)\/(\d+)\/0x/, title: fixed('BUG: scheduling while atomic in %f'), guilty: 'frames' },
+  { kind: 'sleeping-in-atomic', death: 'bug', header: /^BUG: sleeping function called from invalid context at /, title: fixed('BUG: sleeping function called from invalid context in %f'), guilty: 'frames' },
+  // kernel/locking/spinlock_debug.c, lockdep.c
+  { kind: 'spinlock', death: 'bug', header: /^BUG: spinlock (lockup suspected|already unlocked|recursion|bad magic|wrong owner|wrong CPU|cpu recursion)/, title: (m) => `BUG: spinlock ${m[1]} in %f`, guilty: 'frames' },
+  { kind: 'bad-unlock', death: 'lockdep', header: /^(WARNING|BUG): bad unlock balance detected!/, title: (m) => `${m[1]}: bad unlock balance in %f`, guilty: 'frames' },
+  { kind: 'locks-held', death: 'lockdep', header: /^(WARNING|BUG): (?:lock held when returning to user space|.*still has locks held!)/, title: (m) => `${m[1]}: still has locks held in %f`, guilty: 'frames' },
+  { kind: 'lockdep-deadlock', death: 'lockdep', header: /^(?:WARNING|INFO): (?:possible circular locking dependency detected|possible recursive locking detected|possible irq lock inversion dependency detected|[A-Z]+-safe -> [A-Z]+-unsafe lock order detected)/, title: fixed('possible deadlock in %f'), guilty: 'lock-at', anchor: /is trying to acquire|just changed the state of lock/ },
+  { kind: 'lockdep-inconsistent', death: 'lockdep', header: /^(?:WARNING|INFO): inconsistent lock state/, title: fixed('inconsistent lock state in %f'), guilty: 'lock-at', anchor: /\btakes\b/ },
+  { kind: 'suspicious-rcu', death: 'lockdep', header: /^(WARNING|INFO): suspicious RCU usage/, title: (m) => `${m[1]}: suspicious RCU usage in %f`, guilty: 'frames' },
+  // kernel/workqueue.c, kernel/watchdog.c, kernel/rcu/tree_stall.h, kernel/hung_task.c
+  { kind: 'workqueue-lockup', death: 'lockup', header: /^BUG: workqueue lockup - pool/, title: fixed('BUG: workqueue lockup'), guilty: 'none' },
+  { kind: 'soft-lockup', death: 'lockup', header: /BUG: soft lockup - CPU#(\d+) stuck for \d+s! \[(.*):(\d+)\]/, title: fixed('BUG: soft lockup in %f'), guilty: 'frames' },
+  { kind: 'hard-lockup', death: 'lockup', header: /Watchdog detected hard LOCKUP on cpu (\d+)/, title: fixed('watchdog: hard LOCKUP in %f'), guilty: 'frames' },
+  { kind: 'rcu-stall', death: 'stall', header: /rcu_\w+ (?:self-detected stall on CPU|detected (?:expedited )?stalls? on)|rcu: INFO: rcu_\w+ detected expedited stalls/, title: fixed('INFO: rcu detected stall in %f'), guilty: 'frames' },
+  { kind: 'hung-task', death: 'hang', header: /INFO: task (.*):(\d+) blocked for more than \d+ seconds/, title: fixed('INFO: task hung in %f'), guilty: 'frames' },
+  // an `Oops:` line of its own (arm's `Internal error: Oops`) or after the line that says why
+  { kind: 'oops', death: 'oops', header: /^(?:Internal error: )?Oops(?: - [\w ]+)?: [0-9a-f]+ \[#\d+\]|^Oops: [0-9a-f]{4}/, title: fixed('Oops in %f'), guilty: 'frames', continues: true },
+  { kind: 'invalid-opcode', death: 'oops', header: /^invalid opcode: [0-9a-f]{4}/, title: fixed('invalid opcode in %f'), guilty: 'frames', continues: true },
+  // kernel/panic.c panic(): after a report it is how that report ended; alone it is the report
+  { kind: 'panic', death: 'panic', header: /^Kernel panic - not syncing: ?(.*)$/, title: (m) => panicTitle(m[1]), guilty: 'none', fatal: true },
+  // lib/nmi_backtrace.c: not a report, the stack of a CPU some report asked for
+  { kind: 'nmi-backtrace', death: 'backtrace', header: /^NMI backtrace for cpu (\d+)/, title: fixed(''), guilty: 'frames' },
+];
+
+/** What every header above contains: one scan of a line instead of thirty. */
+export const ANY_HEADER = /BUG|WARNING|INFO: |Unable to handle|fault|error: |PANIC|overflow|Insufficient stack|corruption|KASAN|UBSAN|Oops|LOCKUP|lockup|rcu_|panic|NMI backtrace|invalid opcode/;
+
+/** Warnings in these files are about their callers' use of them: titled the way syzbot titles them. */
+const WARNING_FILES: readonly [RegExp, string][] = [
+  [/^lib\/refcount\.c/, 'WARNING: refcount bug in %f'],
+  [/^lib\/debugobjects\.c/, 'WARNING: ODEBUG bug in %f'],
+  [/^kernel\/locking\/lockdep\.c/, 'WARNING: locking bug in %f'],
+  [/^mm\/usercopy\.c/, 'WARNING: bad usercopy in %f'],
+  [/^lib\/kobject\.c/, 'WARNING: kobject bug in %f'],
+];
+
+function warningTitle(file: string): string {
+  for (const [pattern, title] of WARNING_FILES) if (pattern.test(file)) return title;
+  return 'WARNING in %f';
+}
+
+function panicTitle(reason: string): string {
+  const corrupted = /^stack-protector: Kernel stack is corrupted in: ([A-Za-z_]\w*)/.exec(reason);
+  if (corrupted) return `kernel panic: stack is corrupted in ${corrupted[1]}`;
+  return `kernel panic: ${reason.trim()}`;
+}
+
+export function kindOf(id: KindId): ReportKind {
+  return REPORT_KINDS.find((k) => k.kind === id)!;
+}

@@ -1,0 +1,28 @@
+/**
+ * The guilty frame of a report: the first frame of its RIP line and call trace that the skip table does
+ * not call generic. Frames the unwinder only guessed (` ? fn`) count only when no sure frame qualifies;
+ * for lockups and stalls the frames of the interrupt that reported are the watchdog's own, so the
+ * interrupted code's come first; an RCU stall seen from another CPU takes the stuck CPU's NMI backtrace.
+ */
+import type { Frame } from './frame.js';
+import type { KernelReport } from './parse.js';
+import { isGeneric } from './skip.js';
+
+const WATCHDOG_KINDS = new Set(['soft-lockup', 'hard-lockup', 'rcu-stall', 'nmi-backtrace']);
+
+export function guiltyFrame(report: KernelReport, header?: Frame): Frame | undefined {
+  let frames = report.frames;
+  if (frames.length === 0 && report.backtraces.length > 0) {
+    const stuck = report.backtraces.find((b) => b.cpus.some((cpu) => report.cpus.includes(cpu))) ?? report.backtraces[0];
+    frames = stuck.frames;
+  }
+  if (WATCHDOG_KINDS.has(report.kind)) {
+    const interrupted = frames.filter((f) => !f.interrupt);
+    if (interrupted.length > 0) frames = interrupted;
+  }
+  return (
+    frames.find((f) => f.reliable && !isGeneric(f.function)) ??
+    frames.find((f) => !isGeneric(f.function)) ??
+    (header && !isGeneric(header.function) ? header : undefined)
+  );
+}
