@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, s
 import { join, resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
 import { parseManifest } from '../manifest/parse.js';
-import type { Manifest } from '../manifest/schema.js';
+import { MANIFEST_VERSION, OLDEST_READABLE_VERSION, type Manifest } from '../manifest/schema.js';
 
 /** Manifests live in `.kcrumb/` of the directory kcrumb instrument ran in, one `<tag>.json` per run. */
 export const MANIFEST_DIR = '.kcrumb';
@@ -42,12 +42,14 @@ const WHOLE_LIMIT = 256 << 20;
 function readManifest(path: string, parts: 'whole' | 'without-crumbs'): Manifest {
   try {
     const size = statSync(path).size;
-    if (size <= WHOLE_LIMIT) return parseManifest(readFileSync(path, 'utf8'), path);
+    // Breadcrumbs of an older manifest miss what locate needs; its files are still right for strip.
+    const oldest = parts === 'whole' ? MANIFEST_VERSION : OLDEST_READABLE_VERSION;
+    if (size <= WHOLE_LIMIT) return parseManifest(readFileSync(path, 'utf8'), path, oldest);
     const mib = Math.round(size / 2 ** 20);
     if (parts === 'whole') {
       throw new KcrumbError('manifest', `${path}: ${mib} MiB is too large to load`, 'instrument only the files you will run: a kernel with breadcrumbs on every line of a whole tree does not boot');
     }
-    return parseManifest(withoutCrumbs(path, size), path);
+    return parseManifest(withoutCrumbs(path, size), path, oldest);
   } catch (error) {
     if (error instanceof KcrumbError) throw error;
     throw new KcrumbError('manifest', `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);

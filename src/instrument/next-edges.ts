@@ -1,6 +1,9 @@
+import { firstFrom } from '../parse/lines.js';
 import type { SyntaxNode } from '../parse/syntax-tree.js';
 import { elseBodyOf, type Site } from './plan.js';
 import { LOOP_TYPES, statementList } from './statements.js';
+
+const siteOffset = (site: Site) => site.offset;
 
 const TRANSPARENT = new Set(['labeled_statement', 'preproc_if', 'preproc_ifdef', 'preproc_else', 'preproc_elif', 'preproc_elifdef']);
 
@@ -19,15 +22,9 @@ export function computeNext(sites: Site[], body: SyntaxNode): number[][] {
     return undefined;
   };
   /** First site at or after `offset` and before `end` (sites are sorted by offset). */
-  const firstFrom = (offset: number, end: number): number | undefined => {
-    let lo = 0;
-    let hi = sites.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sites[mid].offset < offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < sites.length && sites[lo].offset < end ? lo : undefined;
+  const firstSiteFrom = (offset: number, end: number): number | undefined => {
+    const at = firstFrom(sites, offset, siteOffset);
+    return at < sites.length && sites[at].offset < end ? at : undefined;
   };
 
   /** Sites that can print after `statement` completes normally. */
@@ -42,12 +39,12 @@ export function computeNext(sites: Site[], body: SyntaxNode): number[][] {
       }
       if (!parent) return out;
       if (parent.type === 'compound_statement' || parent.type === 'case_statement') {
-        const j = firstFrom(current.endIndex, parent.endIndex);
+        const j = firstSiteFrom(current.endIndex, parent.endIndex);
         if (j !== undefined) return [...out, j];
         if (parent.startIndex === body.startIndex) return out;
         if (parent.type === 'case_statement') {
           const switchBody = parent.parent;
-          const fallthrough = switchBody && firstFrom(parent.endIndex, switchBody.endIndex);
+          const fallthrough = switchBody && firstSiteFrom(parent.endIndex, switchBody.endIndex);
           if (fallthrough !== undefined && fallthrough !== null) out.push(fallthrough);
           current = switchBody?.parent ?? parent;
           continue;
@@ -59,7 +56,7 @@ export function computeNext(sites: Site[], body: SyntaxNode): number[][] {
         current = parent;
       } else if (LOOP_TYPES.has(parent.type)) {
         const loopBody = parent.childForFieldName('body');
-        const head = loopBody && firstFrom(loopBody.startIndex, loopBody.endIndex);
+        const head = loopBody && firstSiteFrom(loopBody.startIndex, loopBody.endIndex);
         if (head !== undefined && head !== null) out.push(head);
         current = parent;
       } else {
@@ -79,7 +76,7 @@ export function computeNext(sites: Site[], body: SyntaxNode): number[][] {
       body.descendantsOfType('labeled_statement').map((l) => [l.childForFieldName('label')?.text ?? '', l.startIndex]),
     );
     const at = labels.get(name);
-    const j = at === undefined ? undefined : firstFrom(at, body.endIndex);
+    const j = at === undefined ? undefined : firstSiteFrom(at, body.endIndex);
     return j === undefined ? [] : [j];
   };
 
@@ -100,7 +97,7 @@ export function computeNext(sites: Site[], body: SyntaxNode): number[][] {
       case 'continue_statement': {
         const loop = enclosing(s, LOOP_TYPES);
         const loopBody = loop?.childForFieldName('body');
-        return loop && loopBody ? [...orFollowOf(firstFrom(loopBody.startIndex, loopBody.endIndex)), ...follow(loop)] : [];
+        return loop && loopBody ? [...orFollowOf(firstSiteFrom(loopBody.startIndex, loopBody.endIndex)), ...follow(loop)] : [];
       }
       case 'if_statement': {
         // Every arm of an else-if chain can come next, and the statement after the chain.

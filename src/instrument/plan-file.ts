@@ -1,10 +1,12 @@
-import type { CrumbContext, CrumbKind, Level } from '../manifest/schema.js';
+import type { CrumbContext, CrumbKind, Level, ManifestSyncOp } from '../manifest/schema.js';
 import { columnOf, lineOf } from '../parse/lines.js';
+import type { SyntaxNode } from '../parse/syntax-tree.js';
 import type { ParsedFile } from './analyze.js';
 import { lockContexts } from './lock-context.js';
 import { computeNext } from './next-edges.js';
 import { planFunction, type Edit, type Site } from './plan.js';
-import { isInLoop } from './statements.js';
+import { headParts, isInLoop } from './statements.js';
+import { callsBetween, structTypes, syncCallsIn, syncRecords, type FoundCall } from './sync-calls.js';
 
 /** A function chosen for instrumenting, by its index in the file's function list. */
 export interface FileChoice {
@@ -27,6 +29,8 @@ export interface SiteRecord {
   /** A spinlock held, interrupts or preemption off where it runs, and the call that did it. */
   context?: CrumbContext;
   heldBy?: string;
+  /** The lock and wait calls of the statement's head. */
+  sync?: ManifestSyncOp[];
 }
 
 export interface PlannedFunctionRecord {
@@ -68,7 +72,10 @@ export function planFile(parsed: ParsedFile, choices: FileChoice[], level: Level
     }
     const firstSite = plan.sites.length;
     const next = computeNext(sites, fn.body);
-    const contexts = lockContexts(fn.body, parsed.text);
+    const calls = syncCallsIn(fn.body, parsed.text);
+    const contexts = lockContexts(fn.body, parsed.text, calls);
+    let types: Map<string, string> | undefined;
+    const typesOf = () => (types ??= structTypes(fn.node, parsed.text));
     sites.forEach((site, i) => {
       const record: SiteRecord = {
         line: lineOf(parsed.lines, site.offset),
@@ -85,12 +92,23 @@ export function planFile(parsed: ParsedFile, choices: FileChoice[], level: Level
         record.context = held.context;
         record.heldBy = held.heldBy;
       }
+      const own = site.atClose ? [] : headCalls(calls, site.node);
+      if (own.length > 0) record.sync = syncRecords(own, typesOf);
       plan.sites.push(record);
     });
     for (const edit of edits) plan.edits.push(edit.type === 'crumb' ? { ...edit, site: firstSite + edit.site } : edit);
     plan.functions.push({ name: fn.name, line: fn.line, endLine: fn.endLine, reason: choice.reason, firstSite, siteCount: sites.length });
   }
   return plan;
+}
+
+/**
+ * The calls of a statement's head: what runs before any statement nested in it, where a thread whose last
+ * breadcrumb this is can be stuck. A do-while's condition runs after its body (which has breadcrumbs).
+ */
+function headCalls(calls: readonly FoundCall[], statement: SyntaxNode): FoundCall[] {
+  if (calls.length === 0 || statement.type === 'do_statement') return [];
+  return headParts(statement).flatMap((part) => callsBetween(calls, part.startIndex, part.endIndex));
 }
 
 /** The statement's first line from the original text (the tree's own text is the masked one). */

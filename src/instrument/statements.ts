@@ -141,7 +141,7 @@ export const CALL_IN_TEXT = /(?<![\w$])([A-Za-z_]\w*)\s*\(/g;
 const KEYWORDS_BEFORE_PAREN = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'alignof', '_Alignof', 'defined', 'asm', '__asm__', 'volatile', '__attribute__']);
 
 /** The parts of a statement that run before any statement nested in it. */
-function headParts(statement: SyntaxNode): SyntaxNode[] {
+export function headParts(statement: SyntaxNode): SyntaxNode[] {
   const fields = HEAD_FIELDS[statement.type];
   if (!fields) return [statement];
   return fields.map((field) => statement.childForFieldName(field)).filter((n): n is SyntaxNode => n !== null);

@@ -18,8 +18,6 @@ export interface AnalyzeOptions {
   startOffset?: number;
   /** Line number of the first line pushed, when the log is read from its start. */
   firstLineNumber?: number;
-  /** Lock sites of the manifests' statements (default: from the statements alone, no types). */
-  locks?: LockCatalog;
 }
 
 export interface Boot {
@@ -83,7 +81,7 @@ export class LogAnalyzer {
   private readonly catalog: LockCatalog;
 
   constructor(private readonly options: AnalyzeOptions) {
-    this.catalog = options.locks ?? new LockCatalog(options.resolver.manifests);
+    this.catalog = new LockCatalog(options.resolver.manifests);
     this.carryOffset = options.startOffset ?? 0;
     this.lineNumber = options.firstLineNumber;
     this.current = this.newBoot(0, '', this.carryOffset, false);

@@ -87,6 +87,7 @@ export class ManifestBuilder {
           ...(calls.length > 0 ? { calls } : {}),
           ...(site.loop ? { loop: true as const } : {}),
           ...(site.context ? { context: site.context, heldBy: site.heldBy } : {}),
+          ...(site.sync ? { sync: site.sync } : {}),
         });
       }
     }

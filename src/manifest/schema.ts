@@ -4,8 +4,12 @@
  * that an older reader would misread.
  */
 
+import type { CrumbContext, SyncOperation } from '../vocabulary/sync.js';
+
 export const MANIFEST_SCHEMA = 'kcrumb-manifest';
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
+/** The oldest version whose files and functions still mean what they mean now (what strip needs). */
+export const OLDEST_READABLE_VERSION = 1;
 
 export type Level = 'functions' | 'branches' | 'every-line';
 
@@ -23,7 +27,22 @@ export type CrumbKind = 'entry' | 'exit' | 'return' | 'branch' | 'loop' | 'case'
  * off (spin_lock_irqsave, local_irq_save), or preemption or softirqs off. A breadcrumb there slows a
  * critical section (7 ms per line at 115200 baud) and can trip the lockup detector by itself.
  */
-export type CrumbContext = 'irqs-off' | 'spinlock' | 'preempt-off';
+export type { CrumbContext };
+
+/**
+ * One lock or wait call of a breadcrumb's statement, read from the syntax tree at instrument time
+ * (vocabulary/sync.ts says what each call does): `spin_lock_irqsave(&rc->lock, flags)` is
+ * `{ call: 'spin_lock_irqsave', operation: 'acquire', object: 'rc->lock', type: 'struct remap_c' }`.
+ */
+export interface ManifestSyncOp {
+  /** The function called: a table entry, or a driver's lock wrapper known by its name (`dm_bufio_lock`). */
+  call: string;
+  operation: SyncOperation;
+  /** The object's expression, normalised (`rc->lock` for `&rc->lock`); absent for msleep(), local_irq_save(). */
+  object?: string;
+  /** The struct the expression starts from, when the function declares it (`struct remap_c *rc`). */
+  type?: string;
+}
 
 export interface ManifestFile {
   /** Path as given on the command line, relative to `root` when inside it. */
@@ -74,6 +93,8 @@ export interface ManifestCrumb {
   context?: CrumbContext;
   /** The innermost call that made `context`: `spin_lock_irqsave(&rc->lock, flags)`. */
   heldBy?: string;
+  /** The statement's lock and wait calls, in order (in its head only: an if's condition, a loop's). */
+  sync?: ManifestSyncOp[];
 }
 
 /** A file given to instrument that kcrumb never instruments (scheduler, timekeeping, printk, console). */
@@ -91,7 +112,8 @@ export interface SkippedFunction {
 
 export interface Manifest {
   schema: typeof MANIFEST_SCHEMA;
-  version: typeof MANIFEST_VERSION;
+  /** MANIFEST_VERSION when written; an older one only where the reader allowed it (parseManifest). */
+  version: number;
   /** kcrumb's version that wrote it. */
   tool: string;
   /** The run tag printed in every breadcrumb. */

@@ -8,6 +8,18 @@ export function indexLines(text: string): LineIndex {
   return starts;
 }
 
+/** Index of the first of `items` (sorted by `offsetOf`) whose offset is at or after `offset`; items.length when none. */
+export function firstFrom<T>(items: readonly T[], offset: number, offsetOf: (item: T) => number): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (offsetOf(items[mid]) < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** 1-based line of `offset`. */
 export function lineOf(lines: LineIndex, offset: number): number {
   let lo = 0;

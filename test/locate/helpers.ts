@@ -12,7 +12,6 @@ import { parseTemplate } from '../../src/instrument/template.js';
 import type { Manifest } from '../../src/manifest/schema.js';
 import { serializeManifest } from '../../src/manifest/serialize.js';
 import { LogAnalyzer } from '../../src/locate/analyze.js';
-import { LockCatalog } from '../../src/locate/locks.js';
 import { locateFreeze, type Answer } from '../../src/locate/locate.js';
 import { CrumbResolver } from '../../src/locate/resolve.js';
 
@@ -306,18 +305,18 @@ export function softLockup(cpu: number, t: number, pid: number, fn = 'demo_presu
   return lines.map((text, i) => ({ text, time: t + i * 0.000001, cpu, task: i === 0 ? undefined : pid, level: i === 0 ? 0 : 4 }));
 }
 
-/**
- * The whole pure pipeline over a log string, fed in chunks of `chunk` characters. `sources[m][f]` is the
- * text of file f of manifest m, for the lock analysis to read types from (none: statements only).
- */
-export function locateText(log: string, manifests: Manifest[], options: { trail?: number; chunk?: number; sources?: string[][] } = {}): Answer {
+/** The whole pure pipeline over a log string, fed in chunks of `chunk` characters. */
+export function locateText(log: string, manifests: Manifest[], options: { trail?: number; chunk?: number } = {}): Answer {
   const resolver = new CrumbResolver(manifests);
-  const sources = options.sources;
-  const locks = new LockCatalog(manifests, sources ? (m, f) => sources[m]?.[f] : undefined);
-  const analyzer = new LogAnalyzer({ resolver, trail: options.trail ?? 10, firstLineNumber: 1, locks });
+  const analyzer = new LogAnalyzer({ resolver, trail: options.trail ?? 10, firstLineNumber: 1 });
   const chunk = options.chunk ?? 65536;
   for (let i = 0; i < log.length; i += chunk) analyzer.push(log.slice(i, i + chunk));
   return locateFreeze({ analysis: analyzer.end(), resolver, fromStart: true, toEnd: true });
+}
+
+/** The manifest as if no function declared the structs its locks live in (only member paths left to compare). */
+export function withoutLockTypes(manifest: Manifest): Manifest {
+  return { ...manifest, crumbs: manifest.crumbs.map((c) => (c.sync ? { ...c, sync: c.sync.map(({ type: _type, ...op }) => op) } : c)) };
 }
 
 /** A seeded PRNG (mulberry32), so property tests are repeatable. */

@@ -6,7 +6,6 @@ import { LogAnalyzer, type LogAnalysis } from '../../locate/analyze.js';
 import { annotateLine } from '../../locate/annotate.js';
 import { HISTORY } from '../../locate/cycle.js';
 import { locateFreeze, type Answer } from '../../locate/locate.js';
-import { LockCatalog, type SourceOf } from '../../locate/locks.js';
 import { formatJson, formatLcov, formatText, type ReportPaths, type SourceWindow } from '../../locate/report.js';
 import { CrumbResolver } from '../../locate/resolve.js';
 import { TailScanner } from '../../locate/tail-scan.js';
@@ -85,8 +84,7 @@ export async function runLocateFreeze(ctx: CommandContext, log: string, flags: L
   const paths = reportPaths(ctx.cwd, manifests);
   if (flags.annotate) return annotate(ctx, log, resolver, paths);
 
-  const locks = new LockCatalog(manifests, unchangedSource(manifests));
-  const { analysis, fromStart, toEnd } = await analyzeLog(ctx, log, resolver, flags.trail, DEFAULT_LIMITS, locks);
+  const { analysis, fromStart, toEnd } = await analyzeLog(ctx, log, resolver, flags.trail, DEFAULT_LIMITS);
   if (analysis.textLines === 0 && !analysis.boot) {
     throw new KcrumbError('input', `${log}: ${analysis.bytes === 0 ? 'is empty' : 'has no text lines: not a kernel log'}`);
   }
@@ -117,10 +115,9 @@ export async function analyzeLog(
   resolver: CrumbResolver,
   trail: number,
   limits: ReadLimits = DEFAULT_LIMITS,
-  locks?: LockCatalog,
 ): Promise<{ analysis: LogAnalysis; fromStart: boolean; toEnd: boolean }> {
   if (log === '-') {
-    const analyzer = new LogAnalyzer({ resolver, trail, firstLineNumber: 1, locks });
+    const analyzer = new LogAnalyzer({ resolver, trail, firstLineNumber: 1 });
     for await (const chunk of ctx.stdin) analyzer.push(latin1(chunk));
     return { analysis: analyzer.end(), fromStart: true, toEnd: true };
   }
@@ -129,7 +126,7 @@ export async function analyzeLog(
   const fd = openSync(path, 'r');
   try {
     if (size <= limits.wholeFileBytes) {
-      const analyzer = new LogAnalyzer({ resolver, trail, firstLineNumber: 1, locks });
+      const analyzer = new LogAnalyzer({ resolver, trail, firstLineNumber: 1 });
       readForward(fd, 0, size, limits.chunkBytes, (text) => analyzer.push(text));
       return { analysis: analyzer.end(), fromStart: true, toEnd: true };
     }
@@ -152,7 +149,7 @@ export async function analyzeLog(
     const scan = scanner.result();
     const from = scan.lastCrumbEnd === undefined ? Math.max(0, size - limits.tailBytes) : scan.regionStart;
     const to = scan.lastCrumbEnd === undefined ? size : Math.min(size, scan.lastCrumbEnd + limits.tailBytes);
-    const analyzer = new LogAnalyzer({ resolver, trail, startOffset: from, firstLineNumber: from === 0 ? 1 : undefined, locks });
+    const analyzer = new LogAnalyzer({ resolver, trail, startOffset: from, firstLineNumber: from === 0 ? 1 : undefined });
     readForward(fd, from, to, limits.chunkBytes, (text) => analyzer.push(text));
     const analysis = analyzer.end();
     // tags the backward scan saw outside the forward region still deserve their warning
@@ -278,20 +275,6 @@ function sourceWarnings(answer: Answer, manifests: Manifest[]): string[] {
     }
   }
   return warnings;
-}
-
-/** The instrumented files as they are, for the lock analysis to read declarations; none that changed since (lines would be off). */
-function unchangedSource(manifests: Manifest[]): SourceOf {
-  return (m, f) => {
-    const file = manifests[m].files[f];
-    try {
-      const text = readFileSync(resolve(manifests[m].root, file.path), 'latin1');
-      const hash = sha256(text);
-      return hash === file.originalSha256 || hash === file.instrumentedSha256 ? text : undefined;
-    } catch {
-      return undefined;
-    }
-  };
 }
 
 function sourceWindow(manifest: Manifest, file: number, line: number, context: number): SourceWindow | undefined {
