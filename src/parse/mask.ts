@@ -56,6 +56,8 @@ export function maskKernelSyntax(text: string): MaskResult {
   const iteratorHeads: number[] = [];
   const localIterators = findLocalIterators(text);
   const isIterator = (name: string) => ITERATOR_NAME.test(name) || localIterators.has(name);
+  /** Start of the blanked `#else ... #endif` of a split header -> where scanning resumes after it. */
+  const splitHeaderRest = new Map<number, number>();
 
   let depth = 0; // brace depth in code, to tell file scope from function bodies
   let lastSignificant = ';'; // last code character that is not white space or part of a comment
@@ -85,6 +87,12 @@ export function maskKernelSyntax(text: string): MaskResult {
       continue;
     }
     if (c === '#' && atLineStart) {
+      const skipTo = splitHeaderRest.get(i);
+      if (skipTo !== undefined) {
+        i = skipTo;
+        continue;
+      }
+      if (depth === 0) maskSplitHeader(i);
       i = endOfLogicalLine(text, i);
       continue;
     }
@@ -129,11 +137,15 @@ export function maskKernelSyntax(text: string): MaskResult {
       replacements.push({ start, end: close + 1, text: blankKeepingNewlines(text.slice(start, close + 1)) });
       return close + 1;
     }
-    if (depth === 0 && TOP_LEVEL_CALLS.test(word)) {
+    if (depth === 0 && (TOP_LEVEL_CALLS.test(word) || startsDeclaration(lastSignificant))) {
       const close = matchParen(text, open);
       if (close < 0) return undefined;
       const after = skipSpaceAndComments(text, close + 1);
       if (text[after] === ';') return undefined;
+      // Any other macro call alone on its line (`drbd_debugfs_device_attr(x)` then `void f(...)`): it would
+      // lend its name to the function after it. `SHOW(x) {` is a function head: left alone.
+      const aloneOnLine = text.slice(close + 1, after).includes('\n') && isIdentStart(text[after] ?? '');
+      if (!TOP_LEVEL_CALLS.test(word) && !aloneOnLine) return undefined;
       replacements.push({ start, end: close + 1, text: blankKeepingNewlines(text.slice(start, close + 1)) });
       return close + 1;
     }
@@ -153,7 +165,109 @@ export function maskKernelSyntax(text: string): MaskResult {
     return undefined;
   }
 
+  /**
+   * A function header split by the preprocessor (kernel-version compatibility in out-of-tree drivers):
+   *
+   *   #if LINUX_VERSION_CODE >= KERNEL_VERSION(4,13,0)
+   *   static int x_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
+   *   #else
+   *   static int x_end_io(struct dm_target *ti, struct bio *bio, int error)
+   *   #endif
+   *   {
+   *
+   * tree-sitter sees two declarations and a body with no head. The parser is shown one branch only, the
+   * first that holds code: whichever header the compiler takes, the body is the same, and breadcrumbs only
+   * go into the body. A group whose every branch ends with the body's `{`, and one that splits a parameter
+   * list, are read the same way.
+   */
+  function maskSplitHeader(at: number): void {
+    const group = conditionalGroup(text, at);
+    if (!group) return;
+    const { branches, end } = group;
+    const code = branches.map((b) => codeIn(text, b.start, b.end));
+    const bodyFollows = text[skipSpaceAndComments(text, end)] === '{' || code.every((c) => c.endsWith('{'));
+    // Inside a declaration already begun (a parameter list): branches of mere declarator text.
+    const midHeader = lastSignificant !== ';' && lastSignificant !== '}' && code.every((c) => !/[;{}]/.test(c));
+    const kept = code.findIndex((c) => c.length > 0);
+    if (!(bodyFollows || midHeader) || kept < 0) return;
+    const blank = (from: number, to: number) => replacements.push({ start: from, end: to, text: blankKeepingNewlines(text.slice(from, to)) });
+    branches.forEach((b, k) => {
+      blank(b.directive, b.start);
+      if (k !== kept) blank(b.start, b.end);
+    });
+    const endif = branches[branches.length - 1].end;
+    blank(endif, end);
+    // The scanner reads the kept branch as code and jumps over everything after it.
+    splitHeaderRest.set(kept + 1 < branches.length ? branches[kept + 1].directive : endif, end);
+  }
+
   return { masked: applyReplacements(text, replacements), iteratorHeads };
+}
+
+/** One branch of a conditional group: its directive line starts at `directive`, its code is [start, end). */
+interface Branch {
+  directive: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * The branches of the `#if`/`#ifdef`/`#ifndef` group whose directive starts at `at`, and the end of its
+ * `#endif` line; undefined when `at` is no such directive or the group does not close.
+ */
+function conditionalGroup(text: string, at: number): { branches: Branch[]; end: number } | undefined {
+  if (!/^#\s*if/.test(text.slice(at, at + 16))) return undefined;
+  const branches: Branch[] = [];
+  let directive = at;
+  let start = endOfLogicalLine(text, at) + 1;
+  let nesting = 0;
+  let i = start;
+  while (i < text.length) {
+    const lineEnd = endOfLogicalLine(text, i);
+    const m = /^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b/.exec(text.slice(i, Math.min(lineEnd, i + 40)));
+    if (m) {
+      const word = m[1];
+      if (word.startsWith('if')) nesting++;
+      else if (nesting > 0 && word === 'endif') nesting--;
+      else if (nesting === 0) {
+        branches.push({ directive, start, end: i });
+        if (word === 'endif') return { branches, end: lineEnd };
+        directive = i;
+        start = lineEnd + 1;
+      }
+    }
+    i = lineEnd + 1;
+  }
+  return undefined;
+}
+
+/** The code characters of [start, end): no white space, comments or preprocessor lines. */
+function codeIn(text: string, start: number, end: number): string {
+  let code = '';
+  let i = start;
+  let atLineStart = true;
+  while (i < end) {
+    const c = text[i];
+    if (c === '\n') atLineStart = true;
+    if (/\s/.test(c)) {
+      i++;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const close = text.indexOf('*/', i + 2);
+      i = close < 0 ? end : close + 2;
+    } else if ((c === '/' && text[i + 1] === '/') || (c === '#' && atLineStart)) {
+      i = endOfLogicalLine(text, i);
+    } else {
+      atLineStart = false;
+      code += c;
+      i++;
+    }
+  }
+  return code;
+}
+
+/** At file scope: what comes before a macro call that stands as a declaration of its own. */
+function startsDeclaration(lastSignificant: string): boolean {
+  return lastSignificant === ';' || lastSignificant === '}' || lastSignificant === ')';
 }
 
 function startsStatement(lastSignificant: string, lastWord: string): boolean {

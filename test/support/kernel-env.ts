@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -44,6 +45,29 @@ export function needKernel(t: TestContext, key: keyof KernelEnv, hint = 'run scr
   if (value && existsSync(value)) return value;
   const reason = `needs Debian's kernel ${String(key)} (${hint})`;
   if (process.env.CI) throw new Error(`${reason}: missing in CI`);
+  t.skip(reason);
+  return undefined;
+}
+
+/**
+ * The unpacked source tree, with `folders` in it: a folder not extracted yet is fetched first by
+ * scripts/kernel-env.sh (which keeps the folders it already has), under a lock so that test files
+ * running at once do not extract into each other. Undefined after skipping, as needKernel.
+ */
+export function needSource(t: TestContext, folders: string[]): string | undefined {
+  const src = kernelEnv().linuxSrc;
+  const missing = folders.filter((folder) => !src || !existsSync(join(src, folder)));
+  if (missing.length > 0) {
+    const script = join(import.meta.dirname, '..', '..', 'scripts', 'kernel-env.sh');
+    mkdirSync(CACHE, { recursive: true });
+    spawnSync('flock', [join(CACHE, 'kernel-env.lock'), script], { env: { ...process.env, KCRUMB_SRC_PATHS: missing.join(' ') }, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const root = needKernel(t, 'linuxSrc');
+  if (!root) return undefined;
+  const absent = folders.filter((folder) => !existsSync(join(root, folder)));
+  if (absent.length === 0) return root;
+  const reason = `needs ${absent.join(', ')} of Debian's linux-source (scripts/kernel-env.sh could not extract it)`;
+  if (process.env.CI) throw new Error(reason);
   t.skip(reason);
   return undefined;
 }
