@@ -7,7 +7,12 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/kcrumb-demo.XXXXXX")
 cp "$top"/examples/dm-remap/*.[ch] "$top"/examples/dm-remap/Makefile "$work"/
 cd "$work"
 kcrumb() { "$top/bin/kcrumb" "$@"; }
-say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+# Bold headings on a terminal only, never with NO_COLOR (kcrumb's own rule).
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-}" != dumb ]; then
+  say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+else
+  say() { printf '\n%s\n' "$*"; }
+fi
 
 say "$ kcrumb instrument --tag kdem dm-remap-target.c dm-remap-metadata.c     # in $work"
 kcrumb instrument --tag kdem dm-remap-target.c dm-remap-metadata.c
