@@ -12,15 +12,31 @@ export const EXIT_NO = 1;
 export const EXIT_BAD_INPUT = 2;
 export const EXIT_INTERNAL = 3;
 
-const EXIT_BY_CODE: Record<ErrorCode, number> = {
-  usage: EXIT_BAD_INPUT,
-  input: EXIT_BAD_INPUT,
-  'already-instrumented': EXIT_BAD_INPUT,
-  'no-selection': EXIT_BAD_INPUT,
-  manifest: EXIT_BAD_INPUT,
-  template: EXIT_BAD_INPUT,
+/** Every error the CLI reports: `internal` is any error that is not a KcrumbError (InternalError and the unexpected). */
+export type ReportedCode = ErrorCode | 'internal';
+
+/** Per error code: the exit status, and the hint printed when the throw site gives none. */
+export const ERRORS: Record<ReportedCode, { exit: number; hint?: string }> = {
+  usage: { exit: EXIT_BAD_INPUT, hint: 'kcrumb {command} --help lists the options, with examples' },
+  input: { exit: EXIT_BAD_INPUT },
+  'already-instrumented': { exit: EXIT_BAD_INPUT, hint: 'strip the breadcrumbs first: kcrumb strip FILE' },
+  'no-selection': { exit: EXIT_BAD_INPUT },
+  'no-manifest': { exit: EXIT_BAD_INPUT, hint: 'run in the directory where kcrumb instrument ran, or pass --manifest FILE|DIR' },
+  manifest: { exit: EXIT_BAD_INPUT },
+  template: { exit: EXIT_BAD_INPUT },
+  internal: { exit: EXIT_INTERNAL, hint: 'a bug in kcrumb: run it again with DEBUG=1 and report the output' },
 };
 
+export function errorCodeOf(error: unknown): ReportedCode {
+  return error instanceof KcrumbError ? error.code : 'internal';
+}
+
 export function exitCodeFor(error: unknown): number {
-  return error instanceof KcrumbError ? EXIT_BY_CODE[error.code] : EXIT_INTERNAL;
+  return ERRORS[errorCodeOf(error)].exit;
+}
+
+/** The hint to print for `error`: its own, else its code's (`{command}`: the command that ran, if any). */
+export function hintFor(error: unknown, command?: string): string | undefined {
+  const hint = (error instanceof KcrumbError ? error.hint : undefined) ?? ERRORS[errorCodeOf(error)].hint;
+  return hint?.replace('{command} ', command ? `${command} ` : '');
 }

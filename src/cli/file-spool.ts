@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { TextSpool } from '../manifest/build.js';
+import { InternalError } from '../errors.js';
 
 const CHUNK = 1 << 20;
 
@@ -31,7 +32,7 @@ export class FileSpool implements TextSpool {
     const buffer = Buffer.allocUnsafe(CHUNK);
     for (let at = 0; at < this.size; ) {
       const n = readSync(this.fd, buffer, 0, CHUNK, at);
-      if (n === 0) throw new Error('kcrumb: the function list spool is shorter than written');
+      if (n === 0) throw new InternalError('the function list spool is shorter than written');
       emit(decoder.write(buffer.subarray(0, n)));
       at += n;
     }

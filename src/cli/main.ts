@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { KcrumbError } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { CommandContext } from './context.js';
-import { EXIT_BAD_INPUT, EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { EXIT_BAD_INPUT, EXIT_OK, errorCodeOf, exitCodeFor, hintFor } from './exit-codes.js';
 import { processOutput, type Output } from './output.js';
 
 /** Adds a command's arguments, options, help and action to the command main() created for it. */
@@ -62,24 +62,34 @@ export async function main(argv: string[], output: Output = processOutput(), cwd
     .description('Numbered KERN_CRIT breadcrumbs in kernel C source, and the line a frozen machine stopped at.')
     .version(VERSION, '-V, --version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => output.out(s.trimEnd()), writeErr: (s) => output.err(s.trimEnd()) })
-    .showHelpAfterError('(run with --help for usage)');
+    // commander's own errors are reported below, in kcrumb's format
+    .configureOutput({ writeOut: (s) => output.out(s.trimEnd()), writeErr: (s) => output.err(s.trimEnd()), outputError: () => {} });
+  const invoked = invokedCommand(argv);
   try {
-    const invoked = invokedCommand(argv);
     for (const entry of COMMANDS) {
       const command = program.command(entry.name).aliases(entry.aliases ?? []).summary(entry.summary);
       if (invoked !== undefined && [entry.name, ...(entry.aliases ?? [])].includes(invoked)) (await entry.load())(command, ctx);
     }
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
-    }
-    reportError(error, output);
+  } catch (thrown) {
+    if (thrown instanceof CommanderError && (thrown.exitCode === 0 || HELP_SHOWN.has(thrown.code))) return thrown.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
+    // an unknown option, a missing argument, a value not among the choices: a usage error like kcrumb's own
+    const error = thrown instanceof CommanderError ? usageError(thrown) : thrown;
+    reportError(error, output, invoked, argv.includes('--json'));
     return exitCodeFor(error);
   }
 }
+
+/** commander's `error: unknown command 'x'\n(Did you mean y?)` as kcrumb's message and hint. */
+function usageError(error: CommanderError): KcrumbError {
+  const [message, ...rest] = error.message.replace(/^error: /, '').split('\n');
+  const suggestion = /^\((Did you mean .*)\)$/.exec(rest.join(' ').trim());
+  return new KcrumbError('usage', message, suggestion?.[1]);
+}
+
+/** commander showed the help (kcrumb without a command, `kcrumb help`): nothing more to say. */
+const HELP_SHOWN = new Set(['commander.help', 'commander.helpDisplayed', 'commander.version']);
 
 /** The command argv runs: its first word (kcrumb's only options before a command are -V and -h), or the one `help` names. */
 function invokedCommand(argv: string[]): string | undefined {
@@ -87,13 +97,16 @@ function invokedCommand(argv: string[]): string | undefined {
   return words[0] === 'help' ? words[1] : words[0];
 }
 
-function reportError(error: unknown, output: Output): void {
-  if (error instanceof KcrumbError) {
-    output.err(`kcrumb: error: ${error.message}`);
-    if (error.hint) output.err(`kcrumb: hint: ${error.hint}`);
-    return;
-  }
+/**
+ * One line `kcrumb: error: ...` (or `internal error`), one `kcrumb: hint: ...`, on stderr; with --json also
+ * `{ "error": { code, message, hint, exit } }` on stdout, for the script that reads it.
+ */
+function reportError(error: unknown, output: Output, command: string | undefined, json: boolean): void {
+  const code = errorCodeOf(error);
   const message = error instanceof Error ? error.message : String(error);
-  output.err(`kcrumb: internal error: ${message} (a bug: run with DEBUG=1 and report it)`);
-  if (process.env.DEBUG && error instanceof Error && error.stack) output.err(error.stack);
+  const hint = hintFor(error, command);
+  output.err(`kcrumb: ${code === 'internal' ? 'internal error' : 'error'}: ${message}`);
+  if (hint) output.err(`kcrumb: hint: ${hint}`);
+  if (code === 'internal' && process.env.DEBUG && error instanceof Error && error.stack) output.err(error.stack);
+  if (json) output.out(JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}), exit: exitCodeFor(error) } }, null, 2));
 }

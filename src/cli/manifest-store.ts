@@ -23,13 +23,20 @@ export function defaultManifestPath(cwd: string, tag: string): string {
 export function loadManifests(cwd: string, option?: string, parts: 'whole' | 'without-crumbs' = 'whole'): StoredManifest[] {
   const target = resolve(cwd, option ?? MANIFEST_DIR);
   if (!existsSync(target)) {
-    if (option) throw new KcrumbError('manifest', `${option}: no such manifest file or directory`);
+    if (option) throw new KcrumbError('no-manifest', `${option}: no such manifest file or directory`, 'give the .kcrumb/ folder where kcrumb instrument ran, or a manifest file in it');
     return [];
   }
   const files = statSync(target).isDirectory()
     ? readdirSync(target).filter((name) => name.endsWith('.json')).sort().map((name) => join(target, name))
     : [target];
   return files.map((path) => ({ path, manifest: readManifest(path, parts) }));
+}
+
+/** loadManifests for a command that cannot work without one: none found is an error. */
+export function requireManifests(cwd: string, option?: string): StoredManifest[] {
+  const stored = loadManifests(cwd, option);
+  if (stored.length === 0) throw new KcrumbError('no-manifest', `no manifest in ${resolve(cwd, MANIFEST_DIR)}`);
+  return stored;
 }
 
 /** Past this size a manifest is not read as one string (V8 caps strings near 512 MiB). */

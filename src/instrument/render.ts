@@ -2,6 +2,7 @@ import { stripBreadcrumbs } from '../strip/strip.js';
 import { applyInsertions, CLOSE_BRACE_TEXT, OPEN_BRACE_TEXT } from './apply.js';
 import type { FilePlan } from './plan-file.js';
 import { limitCrumb, renderCrumb, type Template } from './template.js';
+import { InternalError } from '../errors.js';
 
 /**
  * The instrumented text of one file: its plan's insertions with breadcrumb numbers from `firstId` on; with
@@ -18,7 +19,7 @@ export function renderFile(original: string, plan: FilePlan, template: Template,
   const text = applyInsertions(original, insertions);
   const back = stripBreadcrumbs(text, [template]);
   if (back.text !== original || back.problems.length > 0) {
-    throw new Error(`${plan.path}: the instrumented text does not strip back to the original`);
+    throw new InternalError(`${plan.path}: the instrumented text does not strip back to the original`);
   }
   return text;
 }

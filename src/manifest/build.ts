@@ -1,6 +1,7 @@
 import type { FilePlan } from '../instrument/plan-file.js';
 import { MANIFEST_SCHEMA, MANIFEST_VERSION, type Manifest, type ManifestCrumb } from './schema.js';
 import { crumbLine, EMPTY_LIST, functionLine, manifestHead, manifestTail, STREAMED_LIST_END, tailAfterFunctions, tailBeforeFunctions } from './serialize.js';
+import { InternalError } from '../errors.js';
 
 export interface FileHashes {
   originalSha256: string;
@@ -60,7 +61,7 @@ export class ManifestBuilder {
 
   /** Adds a planned file whose breadcrumbs were numbered from `firstId` (which must be nextId). */
   addFile(plan: Omit<FilePlan, 'edits'>, hashes: FileHashes, firstId: number): void {
-    if (firstId !== this.nextId) throw new Error(`${plan.path}: numbered from ${firstId}, expected ${this.nextId}`);
+    if (firstId !== this.nextId) throw new InternalError(`${plan.path}: numbered from ${firstId}, expected ${this.nextId}`);
     const file = this.manifest.files.length;
     this.manifest.files.push({ path: plan.path, originalSha256: hashes.originalSha256, instrumentedSha256: hashes.instrumentedSha256 });
     for (const fn of plan.functions) {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Language, Parser } from 'web-tree-sitter';
 import { copyTree, type CursorBinding, type LanguageTables, type SyntaxNode } from './syntax-tree.js';
+import { InternalError } from '../errors.js';
 
 const require = createRequire(import.meta.url);
 
@@ -21,7 +22,7 @@ function loadParser(): Promise<LoadedParser> {
     if (typeof binding._ts_tree_cursor_current_node_type_id_wasm !== 'function') {
       // Either this version does not expose them, or something in this thread called Parser.init first
       // (web-tree-sitter then keeps its own module object and fills in nothing).
-      throw new Error('web-tree-sitter: no cursor functions on the module (kcrumb pins 0.25.x and must initialise it first)');
+      throw new InternalError('web-tree-sitter: no cursor functions on the module (kcrumb pins 0.25.x and must initialise it first)');
     }
     const language = await Language.load(require.resolve('tree-sitter-c/tree-sitter-c.wasm'));
     const parser = new Parser();
@@ -39,7 +40,7 @@ function loadParser(): Promise<LoadedParser> {
 export async function parseC(text: string): Promise<SyntaxNode> {
   const { parser, binding, language } = await loadParser();
   const tree = parser.parse(text);
-  if (!tree) throw new Error('tree-sitter returned no tree');
+  if (!tree) throw new InternalError('tree-sitter returned no tree');
   try {
     const address = (tree as unknown as { 0: number })[0];
     return copyTree(binding, language, tree, address, text);

@@ -15,6 +15,7 @@
  * SyntaxNode keeps the names of web-tree-sitter's Node API for the part kcrumb uses.
  */
 import type { Tree } from 'web-tree-sitter';
+import { InternalError } from '../errors.js';
 
 /** The cursor functions of web-tree-sitter's wasm binding (its Emscripten module, see c-parser.ts). */
 export interface CursorBinding {
@@ -243,7 +244,7 @@ export function copyTree(binding: CursorBinding, language: LanguageTables, tree:
   } finally {
     b._ts_tree_cursor_delete_wasm(t);
   }
-  if (n !== slots.count) throw new Error(`copyTree: read ${n} nodes, the tree has ${slots.count}`);
+  if (n !== slots.count) throw new InternalError(`copyTree: read ${n} nodes, the tree has ${slots.count}`);
   return slots.view(0);
 
   /** Pre-order, filling parent and nextSibling on the way. */

@@ -3,7 +3,7 @@
  * what that run wrote (or already stripped back to the original), strip them, and instrument only the
  * chosen functions at every line under a new tag.
  */
-import { KcrumbError } from '../errors.js';
+import { InternalError, KcrumbError } from '../errors.js';
 import { instrumentSources, type InstrumentResult, type SourceFile } from '../instrument/instrument.js';
 import type { Template } from '../instrument/template.js';
 import { sha256 } from '../manifest/hash.js';
@@ -55,7 +55,7 @@ export async function rezoom(input: RezoomInput): Promise<RezoomResult> {
       );
     }
     const out = stripBreadcrumbs(text, [input.template]).text;
-    if (sha256(out) !== file.originalSha256) throw new Error(`${file.path}: stripping did not give back the original`);
+    if (sha256(out) !== file.originalSha256) throw new InternalError(`${file.path}: stripping did not give back the original`);
     return { path: file.path, text: out };
   });
   const result = await instrumentSources(stripped, {

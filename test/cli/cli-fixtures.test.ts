@@ -3,7 +3,9 @@
  *   files/     more files for the working directory the commands run in (a temp folder that starts with
  *              the files of test/fixtures/cli/.common/)
  *   steps.json [{ "args": [...], "exit": 0, "stdout": "text that must appear", "stderr": "...",
- *                 "stdoutExact": "whole stdout" }]
+ *                 "stdoutExact": "whole stdout", "error": "usage" }]
+ *              `error`: the step fails with this error code: stderr starts `kcrumb: error: `, and with --json
+ *              stdout is `{ "error": { "code", "message", "hint"?, "exit" } }` with that code and the exit code
  *   after/     optional: the files that must exist with exactly this content afterwards
  *   unchanged  optional: an empty file saying the working directory must be byte for byte as it started
  *   restored   optional: the same for the files it started with, new files (a manifest) allowed
@@ -34,6 +36,8 @@ interface Step {
   stderr?: string | string[];
   stdoutExact?: string;
   stderrLines?: number;
+  /** The error code the step fails with (exit-codes.ts). */
+  error?: string;
   /** ...or an edit a user makes between commands: replace `from` by `to` in file `edit`. */
   edit?: string;
   from?: string;
@@ -61,6 +65,16 @@ function listFiles(dir: string): string[] {
     if (stat.isDirectory()) return listFiles(full).map((f) => join(name, f));
     return stat.isFile() ? [name] : [];
   });
+}
+
+/** A failing step reports its error in kcrumb's one format, and its code in --json. */
+function checkError(step: Step, run: { stdout: string; stderr: string }, where: string): void {
+  const internal = step.error === 'internal';
+  assert.ok(run.stderr.startsWith(internal ? 'kcrumb: internal error: ' : 'kcrumb: error: '), `stderr does not start with kcrumb's error line in ${where}`);
+  if (!step.args.includes('--json')) return;
+  const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; exit: number } };
+  assert.deepEqual({ code: error.code, exit: error.exit }, { code: step.error, exit: step.exit }, `--json error in ${where}`);
+  assert.ok(run.stderr.includes(error.message), `the --json message is not the one on stderr in ${where}`);
 }
 
 describe('cli', () => {
@@ -92,6 +106,7 @@ describe('cli', () => {
         for (const want of [step.stdout ?? []].flat()) assert.ok(run.stdout.includes(fill(want)), `stdout lacks ${JSON.stringify(want)} in ${where}`);
         for (const want of [step.stderr ?? []].flat()) assert.ok(run.stderr.includes(fill(want)), `stderr lacks ${JSON.stringify(want)} in ${where}`);
         if (step.stdoutExact !== undefined) assert.equal(run.stdout, fill(step.stdoutExact), where);
+        if (step.error !== undefined) checkError(step, run, where);
         if (step.stderrLines !== undefined) assert.equal(run.stderr.trimEnd().split('\n').length, step.stderrLines, `stderr line count in ${where}`);
       }
       checkHashes(dir, cwd, 'after the steps');

@@ -13,7 +13,7 @@ import { sha256 } from '../../manifest/hash.js';
 import type { Manifest } from '../../manifest/schema.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
-import { loadManifests, type StoredManifest } from '../manifest-store.js';
+import { requireManifests, type StoredManifest } from '../manifest-store.js';
 
 /** How far behind the last breadcrumb a log read from its end is read for trails and cycle history. */
 const HISTORY_BYTES = 1024 * 1024;
@@ -74,10 +74,7 @@ Examples:
 
 /** The whole of `kcrumb locate-freeze LOG`: prints the answer, returns the exit code (watch calls it too). */
 export async function runLocateFreeze(ctx: CommandContext, log: string, flags: LocateFlags): Promise<number> {
-  const stored = loadManifests(ctx.cwd, flags.manifest);
-  if (stored.length === 0) {
-    throw new KcrumbError('manifest', `no manifest in ${resolve(ctx.cwd, '.kcrumb')}`, 'run in the directory where kcrumb instrument ran, or pass --manifest FILE|DIR');
-  }
+  const stored = requireManifests(ctx.cwd, flags.manifest);
   const warnings = duplicateTagWarnings(stored);
   const manifests = stored.map((s) => s.manifest);
   const resolver = new CrumbResolver(manifests);

@@ -8,7 +8,7 @@ import { CrumbResolver } from '../../locate/resolve.js';
 import { LiveCrumbs, QuietClock, statusLines } from '../../watch/live.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_NO } from '../exit-codes.js';
-import { loadManifests } from '../manifest-store.js';
+import { requireManifests } from '../manifest-store.js';
 import { paint } from '../output.js';
 import { displayPath } from '../source-files.js';
 import { runLocateFreeze } from './locate-freeze.js';
@@ -79,10 +79,7 @@ async function runWatch(ctx: CommandContext, file: string | undefined, flags: Wa
     throw new KcrumbError('usage', file === undefined ? 'watch what? give a FILE or --udp PORT' : 'give a FILE or --udp PORT, not both');
   }
   if (!isIP(flags.bind)) throw new KcrumbError('usage', `--bind ${flags.bind}: not an IP address`);
-  const stored = loadManifests(cwd, flags.manifest);
-  if (stored.length === 0) {
-    throw new KcrumbError('manifest', `no manifest in ${resolve(cwd, '.kcrumb')}`, 'run in the directory where kcrumb instrument ran, or pass --manifest FILE|DIR');
-  }
+  const stored = requireManifests(cwd, flags.manifest);
   const manifests = stored.map((s) => s.manifest);
   const live = new LiveCrumbs(new CrumbResolver(manifests));
   const clock = new QuietClock(flags.quietAfter * 1000);

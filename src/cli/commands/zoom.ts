@@ -9,7 +9,7 @@ import { serializeManifest } from '../../manifest/serialize.js';
 import { planZoom } from '../../zoom/targets.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
-import { loadManifests, manifestFilePath } from '../manifest-store.js';
+import { requireManifests, manifestFilePath } from '../manifest-store.js';
 import { paint } from '../output.js';
 import { displayPath, writeFilesAtomically } from '../source-files.js';
 import { loadTemplate } from '../templates.js';
@@ -62,10 +62,7 @@ async function runZoom(ctx: CommandContext, log: string, flags: ZoomFlags): Prom
   if (flags.tag !== undefined && !TAG_PATTERN.test(flags.tag)) {
     throw new KcrumbError('usage', `--tag ${flags.tag}: a tag is k and three of [0-9a-z], like kq7x`);
   }
-  const stored = loadManifests(cwd, flags.manifest);
-  if (stored.length === 0) {
-    throw new KcrumbError('manifest', `no manifest in ${resolve(cwd, '.kcrumb')}`, 'run in the directory where kcrumb instrument ran, or pass --manifest FILE|DIR');
-  }
+  const stored = requireManifests(cwd, flags.manifest);
   const manifests = stored.map((s) => s.manifest);
   const resolver = new CrumbResolver(manifests);
   const { analysis, fromStart, toEnd } = await analyzeLog(ctx, log, resolver, ZOOM_TRAIL);
