@@ -28,6 +28,29 @@ export function crumbFormat(tag: string, id: number): string {
   return `${tag}#${id}@%d`;
 }
 
+/**
+ * `--sink ring`: a breadcrumb is a call into kcrumb_ring.ko (templates/ring/), which keeps the last
+ * breadcrumbs of every CPU in memory and prints them when the kernel dies. The call takes the run tag as
+ * one 32-bit word (`kq7x` is 0x6b713778: a constant, no string the instrumented module must keep alive).
+ */
+export const RING_RECORD = 'kcrumb_ring_record';
+
+/** The run tag as the 32-bit word kcrumb_ring_record takes, first character in the high byte. */
+export function tagWord(tag: string): string {
+  let word = 0;
+  for (const c of tag) word = word * 256 + c.charCodeAt(0);
+  return `0x${word.toString(16).padStart(8, '0')}u`;
+}
+
+/**
+ * An entry of a ring dump: `kcrumb-ring: kq7x#87@1 t=12.345678901` in the console log (the same without
+ * the prefix in /sys/kernel/debug/kcrumb_ring), where t is the CPU's local_clock() when the breadcrumb
+ * ran (the clock of printk's timestamps), seconds and nanoseconds.
+ */
+export const RING_ENTRY = /(?:^|kcrumb-ring: )k[0-9a-z]{3}#\d{1,7}@\d{1,5}(?:\.\d{1,10})? t=(\d{1,10})\.(\d{9})/;
+/** The line a ring dump starts with: `kcrumb-ring: dump on panic: 2 CPUs, up to 64 entries each`. */
+export const RING_DUMP_START = /kcrumb-ring: dump on (\w+):/;
+
 /** One breadcrumb as found in a log line. */
 export interface CrumbHit {
   tag: string;

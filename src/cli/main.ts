@@ -53,6 +53,11 @@ const COMMANDS: CommandEntry[] = [
     summary: 'what the kernel needs for breadcrumbs to survive a freeze, checked on this machine',
     load: async () => (await import('./commands/doctor.js')).registerDoctor,
   },
+  {
+    name: 'ring',
+    summary: 'kcrumb_ring.ko, the in-memory flight recorder of --sink ring: build it for a kernel',
+    load: async () => (await import('./commands/ring.js')).registerRing,
+  },
 ];
 
 /** Runs kcrumb with `argv` (without node and script), returns the exit code. Tests call this in-process. */

@@ -51,11 +51,19 @@ export interface FilePlan {
   sites: SiteRecord[];
   /** Insertions in order; `site` indexes `sites`. */
   edits: Edit[];
+  /**
+   * Where a declaration the breadcrumbs need goes (--sink ring), at file scope after the includes: in
+   * front of the file's first function outside any #if, or of the first instrumented function when that
+   * comes earlier; and of every instrumented function under an #if before it (that #if may be off).
+   */
+  declarationOffsets: number[];
 }
 
 /** Plans every chosen function of one file, in source order, so numbers rise down the file. */
 export function planFile(parsed: ParsedFile, choices: FileChoice[], level: Level): FilePlan {
-  const plan: FilePlan = { path: parsed.path, functions: [], skipped: [], sites: [], edits: [] };
+  const plan: FilePlan = { path: parsed.path, functions: [], skipped: [], sites: [], edits: [], declarationOffsets: [] };
+  const firstUnconditional = parsed.functions.find((f) => isUnconditional(f.node))?.node.startIndex ?? Infinity;
+  let declared = false;
   const ordered = [...choices].sort((a, b) => parsed.functions[a.function].node.startIndex - parsed.functions[b.function].node.startIndex);
   for (const choice of ordered) {
     const fn = parsed.functions[choice.function];
@@ -98,6 +106,10 @@ export function planFile(parsed: ParsedFile, choices: FileChoice[], level: Level
     });
     for (const edit of edits) plan.edits.push(edit.type === 'crumb' ? { ...edit, site: firstSite + edit.site } : edit);
     plan.functions.push({ name: fn.name, line: fn.line, endLine: fn.endLine, reason: choice.reason, firstSite, siteCount: sites.length });
+    if (!declared) {
+      declared = isUnconditional(fn.node) || firstUnconditional < fn.node.startIndex;
+      plan.declarationOffsets.push(declared ? Math.min(firstUnconditional, fn.node.startIndex) : fn.node.startIndex);
+    }
   }
   return plan;
 }
@@ -109,6 +121,10 @@ export function planFile(parsed: ParsedFile, choices: FileChoice[], level: Level
 function headCalls(calls: readonly FoundCall[], statement: SyntaxNode): FoundCall[] {
   if (calls.length === 0 || statement.type === 'do_statement') return [];
   return headParts(statement).flatMap((part) => callsBetween(calls, part.startIndex, part.endIndex));
+}
+
+function isUnconditional(node: SyntaxNode): boolean {
+  return node.parent?.type === 'translation_unit';
 }
 
 /** The statement's first line from the original text (the tree's own text is the masked one). */

@@ -1,4 +1,4 @@
-import { SOURCE_CLOSE, SOURCE_OPEN, crumbFormat } from '../breadcrumb.js';
+import { RING_RECORD, SOURCE_CLOSE, SOURCE_OPEN, crumbFormat, tagWord } from '../breadcrumb.js';
 import { KcrumbError } from '../errors.js';
 import { parseC } from '../parse/c-parser.js';
 
@@ -10,9 +10,25 @@ const CPU_EXPRESSION = 'raw_smp_processor_id()';
 
 export interface Template {
   name: string;
-  /** One C statement with {{text}} (and usually {{cpu}}) in it. */
+  /** One C statement with {{text}} (and usually {{cpu}}) in it, or {{tagword}} and {{id}}. */
   statement: string;
+  /** A file-scope declaration the statement needs, inserted once per file (on an existing line). */
+  declaration?: string;
 }
+
+/** Where breadcrumbs go: printk (a template) or kcrumb_ring.ko's per-CPU rings. */
+export const SINKS = ['printk', 'ring'] as const;
+export type Sink = (typeof SINKS)[number];
+
+/**
+ * `--sink ring`: no console write, a call into kcrumb_ring.ko. Its declaration uses only built-in types,
+ * so it needs no header and can sit in front of the file's first function.
+ */
+export const RING_TEMPLATE: Template = {
+  name: 'ring',
+  statement: `${RING_RECORD}({{tagword}}, {{id}});`,
+  declaration: `extern void ${RING_RECORD}(unsigned int tag, unsigned int id);`,
+};
 
 /**
  * Reads a template file: `#` lines are comments, the one remaining line is the statement. It must be a
@@ -63,7 +79,9 @@ export async function checkTemplate(template: Template): Promise<void> {
 export function crumbPattern(template: Template): string {
   return escapeRegExp(template.statement)
     .replaceAll(escapeRegExp('{{text}}'), 'k[0-9a-z]{3}#\\d{1,7}@%d')
-    .replaceAll(escapeRegExp('{{cpu}}'), escapeRegExp(CPU_EXPRESSION));
+    .replaceAll(escapeRegExp('{{cpu}}'), escapeRegExp(CPU_EXPRESSION))
+    .replaceAll(escapeRegExp('{{tagword}}'), '0x[0-9a-f]{8}u')
+    .replaceAll(escapeRegExp('{{id}}'), '\\d{1,7}');
 }
 
 export function escapeRegExp(text: string): string {
@@ -71,7 +89,11 @@ export function escapeRegExp(text: string): string {
 }
 
 export function renderCrumb(template: Template, tag: string, id: number): string {
-  return template.statement.replaceAll('{{text}}', crumbFormat(tag, id)).replaceAll('{{cpu}}', CPU_EXPRESSION);
+  return template.statement
+    .replaceAll('{{text}}', crumbFormat(tag, id))
+    .replaceAll('{{cpu}}', CPU_EXPRESSION)
+    .replaceAll('{{tagword}}', tagWord(tag))
+    .replaceAll('{{id}}', String(id));
 }
 
 /**

@@ -3,12 +3,12 @@
  * breadcrumbs into per-thread trails and collects lockup reports. Memory stays bounded whatever the log's
  * size: only the current boot and the last boot that held breadcrumbs are kept.
  */
-import { findCrumbs } from '../breadcrumb.js';
+import { findCrumbs, RING_DUMP_START, RING_ENTRY } from '../breadcrumb.js';
 import { LockCatalog, LockTracker } from './locks.js';
 import { LockupParser } from './lockup.js';
 import { cleanLine, MAX_LINE, parseLogLine, type LogLine } from './log-line.js';
 import type { CrumbResolver } from './resolve.js';
-import { threadKey, ThreadTrails, type Sighting } from './threads.js';
+import { compareSightings, threadKey, ThreadTrails, type Sighting } from './threads.js';
 
 export interface AnalyzeOptions {
   resolver: CrumbResolver;
@@ -43,6 +43,17 @@ export interface Boot {
   lastTime?: number;
   lastSeq?: number;
   timedLines: number;
+  /** Ring dumps (--sink ring) in this boot, in log order. */
+  ringDumps: RingDump[];
+}
+
+/** A dump of kcrumb_ring.ko's rings: `kcrumb-ring: dump on panic: ...` and its entries. */
+export interface RingDump {
+  /** panic, oops, sysrq; unknown when the entries came without their first line (debugfs text). */
+  reason: string;
+  offset: number;
+  lineNumber?: number;
+  entries: number;
 }
 
 export interface LogAnalysis {
@@ -150,6 +161,7 @@ export class LogAnalyzer {
       boot.lastTime = parsed.time;
       boot.timedLines++;
     }
+    if (raw.includes('kcrumb-ring: dump on ')) this.ringDumpStart(boot, raw, offset, lineNumber);
     if (raw.includes('#')) this.crumbsIn(boot, raw, parsed, offset, lineNumber);
     boot.lockups.feed(parsed, lineNumber, offset);
   }
@@ -193,8 +205,18 @@ export class LogAnalyzer {
     }
   }
 
+  private ringDumpStart(boot: Boot, raw: string, offset: number, lineNumber: number | undefined): void {
+    const m = RING_DUMP_START.exec(raw);
+    if (m) boot.ringDumps.push({ reason: m[1], offset, lineNumber, entries: 0 });
+  }
+
   private crumbsIn(boot: Boot, raw: string, parsed: LogLine, offset: number, lineNumber: number | undefined): void {
     const hits = findCrumbs(raw.includes('\0') ? raw.replaceAll('\0', '') : raw);
+    const entry = hits.length === 1 && raw.includes(' t=') ? RING_ENTRY.exec(parsed.text) : null;
+    if (entry) {
+      if (boot.ringDumps.length === 0) boot.ringDumps.push({ reason: 'unknown', offset, lineNumber, entries: 0 });
+      boot.ringDumps[boot.ringDumps.length - 1].entries++;
+    }
     hits.forEach((hit, i) => {
       const found = this.options.resolver.resolve(hit);
       if (!found.ok) {
@@ -213,16 +235,17 @@ export class LogAnalyzer {
         crumb: found.crumb,
         tag: hit.tag,
         cpu: hit.cpu,
-        thread: threadKey(i === 0 ? parsed.caller : undefined, hit.cpu),
-        time: parsed.time,
+        thread: threadKey(i === 0 && !entry ? parsed.caller : undefined, hit.cpu),
+        time: entry ? Number(`${entry[1]}.${entry[2]}`) : parsed.time,
         lineNumber,
         offset,
         text: shorten(cleanLine(raw)),
       };
+      if (entry) sighting.fromDump = true;
       boot.threads.add(sighting);
       boot.locks.observe(sighting);
       boot.printed[found.manifest][found.crumb.id - 1]++;
-      boot.last = sighting;
+      if (!boot.last || compareSightings(boot.last, sighting) <= 0) boot.last = sighting;
       boot.crumbs++;
     });
   }
@@ -241,6 +264,7 @@ export class LogAnalyzer {
       lockups: new LockupParser(),
       dropped: 0,
       timedLines: 0,
+      ringDumps: [],
     };
   }
 }

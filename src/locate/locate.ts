@@ -4,7 +4,7 @@
  */
 import type { Manifest, ManifestCrumb } from '../manifest/schema.js';
 import { reachesByCalls, successorsOf } from '../manifest/successors.js';
-import type { Boot, LogAnalysis } from './analyze.js';
+import type { Boot, LogAnalysis, RingDump } from './analyze.js';
 import { cycleOf, type CycleReport } from './livelock.js';
 import { quietLoop, type QuietLoop } from './crumb-notes.js';
 import { topInstrumentedFrame, type Frame, type LockupReport } from './lockup.js';
@@ -82,6 +82,8 @@ export interface Answer {
   hint?: string;
   /** The last breadcrumb is in a loop and reached --loop-limit: the loop may have gone on silently. */
   quietLoop?: QuietLoop;
+  /** The last breadcrumb came from this ring dump (--sink ring), printed when the kernel died. */
+  ringDump?: RingDump;
 }
 
 /** Reports that name stuck CPUs (an NMI backtrace alone names only whose stack it is). */
@@ -144,7 +146,17 @@ export function locateFreeze(input: LocateInput): Answer {
     lockups: checkLockups(boot, last, runningFunctions(boot, resolver), manifest),
     warnings,
     quietLoop: quietLoop(manifest, last.crumb, boot.printed[last.manifest][last.crumb.id - 1]),
+    ringDump: last.fromDump ? [...boot.ringDumps].reverse().find((dump) => dump.offset <= last.offset) : undefined,
   };
+}
+
+/**
+ * The report came after the breadcrumb ran: by place in the log, or for an entry of a ring dump (printed
+ * when the kernel died, after the reports) by the clock.
+ */
+function reportedAfter(report: LockupReport, s: Sighting): boolean {
+  if (s.fromDump && report.time !== undefined && s.time !== undefined) return report.time > s.time;
+  return report.offset > s.offset;
 }
 
 /**
@@ -153,7 +165,7 @@ export function locateFreeze(input: LocateInput): Answer {
  */
 function chooseLast(boot: Boot, threads: Thread[]): { last: Sighting; choice?: string } {
   const latest = boot.last!;
-  const later = boot.lockups.reports.filter((report) => report.offset > latest.offset);
+  const later = boot.lockups.reports.filter((report) => reportedAfter(report, latest));
   const stuck = new Set(later.filter((report) => STUCK_KINDS.has(report.kind)).flatMap((report) => report.cpus));
   if (stuck.size > 0 && !stuck.has(latest.cpu)) {
     const thread = threads.find((t) => stuck.has(lastOf(t).cpu));
@@ -205,7 +217,7 @@ function runningFunctions(boot: Boot, resolver: CrumbResolver): Set<string> {
  * interrupts a livelock reports at once, a deadlock is reported seconds later), else the log's last time.
  */
 function quietUntil(boot: Boot, last: Sighting): number | undefined {
-  const report = boot.lockups.reports.find((r) => r.offset > last.offset && r.time !== undefined);
+  const report = boot.lockups.reports.find((r) => reportedAfter(r, last) && r.time !== undefined);
   return report?.time ?? boot.lastTime;
 }
 

@@ -7,7 +7,7 @@ import type { Manifest, ManifestCrumb } from '../manifest/schema.js';
 import type { CycleReport, PlacedPoint } from './livelock.js';
 import type { Answer, LockupCheck } from './locate.js';
 import { contextLine, contextTag, quietLoopLine } from './crumb-notes.js';
-import type { Boot } from './analyze.js';
+import type { Boot, RingDump } from './analyze.js';
 import { describeMatch, type HeldLock } from './locks.js';
 import type { LockWait, Root } from './root.js';
 import type { Sighting, Thread } from './threads.js';
@@ -45,7 +45,7 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
     out.push(...livelockLines(cycle, where));
     out.push(`${where(last.manifest, last.crumb)}: note: last breadcrumb printed #${last.crumb.id} (${last.crumb.function}), a point on that cycle`);
     if (options.source) out.push(...sourceLines(options.source, last.crumb.line));
-    out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, printed on ${describeThread(last)}`);
+    out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, ${ranOn(last)}`);
     out.push(`  ${logPlace(last)}: ${last.text}`);
   } else {
     const lastNote = `${where(last.manifest, last.crumb)}: note: last breadcrumb #${last.crumb.id} (${last.crumb.function})`;
@@ -57,7 +57,7 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
       out.push(`${lastNote}: the freeze is at or after this statement${tail}`);
     }
     if (options.source) out.push(...sourceLines(options.source, shown.crumb.line));
-    out.push(`  in ${shown.crumb.function}(), ${shown.crumb.kind} breadcrumb, printed on ${describeThread(shown)}`);
+    out.push(`  in ${shown.crumb.function}(), ${shown.crumb.kind} breadcrumb, ${ranOn(shown)}`);
     const held = contextLine(shown.crumb);
     if (held) out.push(`  ${held}`);
     if (answer.quietLoop && shown === last) out.push(`  note: ${quietLoopLine(answer.quietLoop)}`);
@@ -70,7 +70,7 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
       const wait = answer.waits.find((w) => w.at === last);
       const doing = wait ? `waits for ${wait.site.name}${holdersText(wait)}` : 'the last breadcrumb printed';
       out.push(`${lastNote}: ${doing}`);
-      out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, printed on ${describeThread(last)}`);
+      out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, ${ranOn(last)}`);
       const lastHeld = contextLine(last.crumb);
       if (lastHeld) out.push(`  ${lastHeld}`);
       if (answer.quietLoop) out.push(`  note: ${quietLoopLine(answer.quietLoop)}`);
@@ -78,6 +78,7 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
     }
   }
   if (answer.choice) out.push(`  chosen because ${answer.choice}`);
+  if (answer.ringDump) out.push(`  ${ringDumpLine(answer.ringDump)}`);
   const boot = answer.boot;
   if (boot && (boot.seen > 1 || boot.number === undefined)) {
     const which = boot.number === undefined ? 'the boot' : `boot ${boot.number}${boot.count ? ` of ${boot.count}` : ''}`;
@@ -152,6 +153,17 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
     for (const check of answer.lockups) out.push(...lockupLines(check, last));
   }
   return out;
+}
+
+/** A ring dump's entry was recorded when it ran and printed only when the kernel died. */
+function ranOn(s: Sighting): string {
+  return `${s.fromDump ? 'recorded' : 'printed'} on ${describeThread(s)}`;
+}
+
+function ringDumpLine(dump: RingDump): string {
+  const place = dump.lineNumber !== undefined ? `log line ${dump.lineNumber}` : `log byte ${dump.offset}`;
+  const when = dump.reason === 'unknown' ? '' : ` printed on ${dump.reason}`;
+  return `from a kcrumb ring dump${when} at ${place} (${dump.entries} entries): the trails are what the rings held when the kernel died, timed when each breadcrumb ran`;
 }
 
 /** The root in a few words, for the first line. */
@@ -275,6 +287,7 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
     logLine: s.text,
     logLineNumber: s.lineNumber ?? null,
     logOffset: s.offset,
+    fromDump: s.fromDump ?? false,
   });
   const held = (h: HeldLock) => ({ lock: h.site.name, primitive: h.site.primitive, maybe: h.maybe, ...sighting(h.at) });
   const root = (r: Root) => ({
@@ -324,6 +337,7 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
     livelock: answer.cycle?.livelock ? cycleJson(answer.cycle) : null,
     cycle: answer.cycle ? cycleJson(answer.cycle) : null,
     boot: answer.boot ?? null,
+    ringDump: answer.ringDump ?? null,
     lockups: answer.lockups.map((c) => ({
       kind: c.report.kind,
       header: c.report.header,

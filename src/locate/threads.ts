@@ -16,8 +16,10 @@ export interface Sighting {
   cpu: number;
   /** Thread key: the caller id (`T123`, `C1`) when the line has one, else `CPU<n>`. */
   thread: string;
-  /** Seconds since boot, when the line has such a timestamp. */
+  /** Seconds since boot, when the line has such a timestamp (a ring dump's entry: when it ran). */
   time?: number;
+  /** Read from a ring dump (--sink ring), printed when the kernel died, not when it ran. */
+  fromDump?: true;
   /** 1-based line number in the log, when the whole log up to here was read. */
   lineNumber?: number;
   /** Byte offset of the line's start in the log. */
@@ -54,7 +56,10 @@ export class ThreadTrails {
       this.threads.set(sighting.thread, thread);
     }
     thread.count++;
-    thread.crumbs.push(sighting);
+    // A ring dump prints after the live lines it may have run before: its entries go by their clock.
+    let at = thread.crumbs.length;
+    while (sighting.fromDump && at > 0 && compareSightings(thread.crumbs[at - 1], sighting) > 0) at--;
+    thread.crumbs.splice(at, 0, sighting);
     const { offset, lineNumber, time } = sighting;
     thread.history.push({ key: historyKey(sighting.manifest, sighting.crumb.id), offset, lineNumber, time });
     if (thread.crumbs.length > this.keep) thread.crumbs.shift();
@@ -66,8 +71,17 @@ export class ThreadTrails {
 
   /** Threads by their last breadcrumb, most recent first. */
   list(): Thread[] {
-    return [...this.threads.values()].sort((a, b) => lastOf(b).offset - lastOf(a).offset);
+    return [...this.threads.values()].sort((a, b) => compareSightings(lastOf(b), lastOf(a)));
   }
+}
+
+/**
+ * Earlier first, by place in the log; an entry of a ring dump by the clock instead (the dump is printed
+ * when the kernel dies, after everything its entries ran before).
+ */
+export function compareSightings(a: Sighting, b: Sighting): number {
+  if ((a.fromDump || b.fromDump) && a.time !== undefined && b.time !== undefined && a.time !== b.time) return a.time - b.time;
+  return a.offset - b.offset;
 }
 
 export function lastOf(thread: Thread): Sighting {

@@ -1,4 +1,4 @@
-import { SOURCE_CLOSE, SOURCE_OPEN } from '../breadcrumb.js';
+import { RING_RECORD, SOURCE_CLOSE, SOURCE_OPEN } from '../breadcrumb.js';
 import { CLOSE_BRACE_TEXT, OPEN_BRACE_TEXT } from '../instrument/apply.js';
 import { crumbPattern, escapeRegExp as escape, type Template } from '../instrument/template.js';
 import { parseC } from '../parse/c-parser.js';
@@ -27,13 +27,15 @@ export interface StripResult {
  */
 function pieceMatcher(templates: readonly Template[]): RegExp {
   const crumbs = [...new Set(templates.map((t) => crumbPattern(t)))];
+  const declarations = [...new Set(templates.flatMap((t) => (t.declaration ? [escape(t.declaration)] : [])))];
   // The --loop-limit form first: it starts with `{ ` like an added brace.
   const limited = crumbs.map((c) => `\\{ static unsigned int kc_n; if \\(kc_n < \\d+\\) \\{ kc_n\\+\\+; ${c} \\} \\}`);
-  return new RegExp(`(${[...limited, ...crumbs].join('|')}) |(${escape(OPEN_BRACE_TEXT)})|(${escape(CLOSE_BRACE_TEXT)})`, 'y');
+  const declared = declarations.length ? `|(?:${declarations.join('|')}) ` : '';
+  return new RegExp(`(${[...limited, ...crumbs].join('|')}) |(${escape(OPEN_BRACE_TEXT)})|(${escape(CLOSE_BRACE_TEXT)})${declared}`, 'y');
 }
 
-/** A breadcrumb's format string as it appears in the source: `"kq7x#87@`. */
-const CRUMB_IN_SOURCE = /"k[0-9a-z]{3}#\d{1,7}@/;
+/** A breadcrumb as it appears in the source: its format string `"kq7x#87@`, or a ring record call. */
+const CRUMB_IN_SOURCE = new RegExp(`"k[0-9a-z]{3}#\\d{1,7}@|\\b${RING_RECORD}\\(0x`);
 
 /**
  * Does the text hold breadcrumbs, edited or not: a marker and a breadcrumb's format string. Marker text
@@ -86,6 +88,7 @@ export function stripBreadcrumbs(text: string, templates: readonly Template[]): 
       copied = spanEnd;
       for (const token of tokens) {
         if (token === 'crumb') removed++;
+        else if (token === 'declaration') continue;
         else if (token === 'open') opens.push(out.length);
         else if (opens.length > 0) braced.push([opens.pop()!, out.length]);
         else problems.push({ line: lineAt(at), why: 'a brace kcrumb added closes nothing it opened' });
@@ -101,13 +104,13 @@ export function stripBreadcrumbs(text: string, templates: readonly Template[]): 
   return { text: out, removed, problems: problems.sort((a, b) => a.line - b.line), braced };
 }
 
-function tokenize(inner: string, pieces: RegExp): ('crumb' | 'open' | 'close')[] | undefined {
-  const tokens: ('crumb' | 'open' | 'close')[] = [];
+function tokenize(inner: string, pieces: RegExp): ('crumb' | 'open' | 'close' | 'declaration')[] | undefined {
+  const tokens: ('crumb' | 'open' | 'close' | 'declaration')[] = [];
   pieces.lastIndex = 0;
   while (pieces.lastIndex < inner.length) {
     const m = pieces.exec(inner);
     if (!m) return undefined;
-    tokens.push(m[1] !== undefined ? 'crumb' : m[2] !== undefined ? 'open' : 'close');
+    tokens.push(m[1] !== undefined ? 'crumb' : m[2] !== undefined ? 'open' : m[3] !== undefined ? 'close' : 'declaration');
   }
   return tokens.length > 0 ? tokens : undefined;
 }

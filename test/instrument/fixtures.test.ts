@@ -2,7 +2,8 @@
  * Fixture folders, Babel style: test/fixtures/instrument/<construct>/ holds input.c, the expected
  * output at each level (every-line.c, branches.c, functions.c) and an optional options.json:
  *   { "functions": ["*"], "hooks": [...], "depth": 1, "skipped": ["fn"], "throws": "message part" }
- *   "loopLimit": 2 (--loop-limit), "reasons": { "fn": "part of why fn was selected" }, "notSelected": ["fn"]
+ *   "loopLimit": 2 (--loop-limit), "reasons": { "fn": "part of why fn was selected" }, "notSelected": ["fn"],
+ *   "sink": "ring" (--sink ring)
  * Without options.json every function is instrumented. A missing expected file is written on the first
  * run; OVERWRITE=1 rewrites mismatches. A folder whose name starts with "." is disabled.
  * Every case also checks the invariants: strip gives back the input byte for byte, no line moves.
@@ -15,6 +16,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Level } from '../../src/manifest/schema.js';
+import { RING_TEMPLATE } from '../../src/instrument/template.js';
 import { stripBreadcrumbs } from '../../src/strip/strip.js';
 import { instrumentForTest, PRINTK_TEMPLATE, REPO } from '../support/instrument-text.js';
 
@@ -31,6 +33,7 @@ interface FixtureOptions {
   loopLimit?: number;
   reasons?: Record<string, string>;
   notSelected?: string[];
+  sink?: 'ring';
 }
 
 const EXPECT_COMMENT = /\/\* expect:([\w\s-]*)\*\/\s*$/;
@@ -73,6 +76,7 @@ for (const name of readdirSync(ROOT).filter((n) => !n.startsWith('.')).sort()) {
           hooks: options.hooks,
           depth: options.depth,
           loopLimit: options.loopLimit,
+          ...(options.sink === 'ring' ? { template: RING_TEMPLATE } : {}),
         });
         const output = result.outputs[0]?.text ?? input;
         const expectedPath = join(dir, `${level}.c`);
@@ -80,7 +84,7 @@ for (const name of readdirSync(ROOT).filter((n) => !n.startsWith('.')).sort()) {
         if (!existsSync(expectedPath) && process.env.CI) assert.fail(`${name}/${level}.c is missing: run the tests locally and commit it`);
         if (!existsSync(expectedPath) || OVERWRITE) writeFileSync(expectedPath, output, 'latin1');
         assert.equal(output, readFileSync(expectedPath, 'latin1'), `${name}/${level}.c differs (OVERWRITE=1 to accept)`);
-        assert.equal(stripBreadcrumbs(output, [PRINTK_TEMPLATE]).text, input, 'strip does not give back the input');
+        assert.equal(stripBreadcrumbs(output, [options.sink === 'ring' ? RING_TEMPLATE : PRINTK_TEMPLATE]).text, input, 'strip does not give back the input');
         assert.equal(output.split('\n').length, input.split('\n').length, 'a line moved');
         assert.deepEqual(result.skipped.map((s) => s.name).sort(), (options.skipped ?? []).sort(), 'skipped functions');
         for (const [name, reason] of Object.entries(options.reasons ?? {})) {

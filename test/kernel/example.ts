@@ -18,15 +18,20 @@ const BUILD_OUTPUT = /(\.o|\.ko|\.mod|\.mod\.c|\.cmd|Module\.symvers|modules\.or
 
 /**
  * Copies examples/dm-remap to `<workDir>/<name>/dm-remap`, runs `transform(dir)` on the copy when given,
- * and builds it with -Werror (build log in `<workDir>/<name>/module-build.log`).
+ * and builds it with -Werror and `makeArgs` (build log in `<workDir>/<name>/module-build.log`).
  */
-export async function prepareModule(workDir: string, name: string, transform?: (dir: string) => Promise<void> | void): Promise<PreparedModule> {
+export async function prepareModule(
+  workDir: string,
+  name: string,
+  transform?: (dir: string) => Promise<void> | void,
+  makeArgs?: string[],
+): Promise<PreparedModule> {
   const base = join(workDir, name);
   const dir = join(base, 'dm-remap');
   mkdirSync(base, { recursive: true });
   cpSync(EXAMPLE_DIR, dir, { recursive: true, filter: (path) => !BUILD_OUTPUT.test(path) });
   if (transform) await transform(dir);
-  const ko = await buildModule(dir, base);
+  const ko = await buildModule(dir, base, { makeArgs });
   return { dir, ko };
 }
 

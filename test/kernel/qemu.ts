@@ -77,25 +77,27 @@ export function needQemu(t: TestContext): QemuEnv | undefined {
  * `make -C $HEADERS M=dir modules` (the folder's own Kbuild/Makefile), with KCFLAGS=-Werror unless
  * werror is false. Returns the path of the one .ko built; throws with the log's tail on failure.
  */
-export async function buildModule(dir: string, logDir: string, options: { werror?: boolean } = {}): Promise<string> {
+export async function buildModule(dir: string, logDir: string, options: { werror?: boolean; makeArgs?: string[] } = {}): Promise<string> {
   const env = kernelEnv();
   if (!env.headers) throw new Error('buildModule: no kernel headers (run scripts/kernel-env.sh)');
   mkdirSync(logDir, { recursive: true });
-  const kos = await buildModules(dir, env.headers, join(logDir, 'module-build.log'), { werror: options.werror !== false });
+  const kos = await buildModules(dir, env.headers, join(logDir, 'module-build.log'), { werror: options.werror !== false, makeArgs: options.makeArgs });
   if (kos.length !== 1) throw new Error(`module build in ${dir} made ${kos.length} .ko, expected one`);
   return kos[0];
 }
 
 /**
  * Writes `out`: busybox (every applet as a symlink), dmsetup and its libraries, dm-mod.ko and brd.ko of
- * the guest kernel, the module `ko` as /lib/modules/dm-remap.ko, and test/kernel/guest/init.
+ * the guest kernel, the module `ko` as /lib/modules/dm-remap.ko, `first` (modules init loads before it,
+ * in order: kcrumb_ring.ko) in /lib/modules/first/, and test/kernel/guest/init.
  */
-export function buildInitramfs(ko: string, out: string, env: QemuEnv): void {
+export function buildInitramfs(ko: string, out: string, env: QemuEnv, first: string[] = []): void {
   const entries: CpioEntry[] = [...withLibraries(which('dmsetup')!, 'sbin/dmsetup')];
   for (const rel of ['kernel/drivers/md/dm-mod.ko', 'kernel/drivers/block/brd.ko']) {
     entries.push({ name: `lib/modules/${rel.split('/').pop()}`, type: 'file', data: readFileSync(join(env.modules, rel)) });
   }
   entries.push({ name: 'lib/modules/dm-remap.ko', type: 'file', data: readFileSync(ko) });
+  first.forEach((path, i) => entries.push({ name: `lib/modules/first/${i}-${path.split('/').pop()}`, type: 'file', data: readFileSync(path) }));
   entries.push({ name: 'init', type: 'file', data: readFileSync(GUEST_INIT), mode: 0o755 });
   writeInitramfs(out, entries);
 }
@@ -125,6 +127,8 @@ export interface ScenarioOptions {
   name?: string;
   /** More kernel arguments. */
   kernelArgs?: string[];
+  /** Modules loaded before dm-remap, in order (kcrumb_ring.ko for --sink ring). */
+  firstModules?: string[];
 }
 
 export interface ScenarioResult {
@@ -146,7 +150,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const kos = readdirSync(options.moduleDir).filter((f) => f.endsWith('.ko'));
   if (kos.length !== 1) throw new Error(`runScenario: expected one .ko in ${options.moduleDir}, found ${kos.length}`);
   const initrd = join(options.logDir, `${name}.initramfs.cpio`);
-  buildInitramfs(join(options.moduleDir, kos[0]), initrd, qenv);
+  buildInitramfs(join(options.moduleDir, kos[0]), initrd, qenv, options.firstModules);
 
   const serialLogPath = join(options.logDir, `${name}.serial.log`);
   const remaps = options.remaps ?? [1000];

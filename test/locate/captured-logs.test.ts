@@ -52,6 +52,9 @@ describe('captured QEMU logs of examples/dm-remap, in every format', async () =>
     { log: 'map-hang.serial.log', last: marker('map hangs here'), fn: 'remap_map', root: marker('map hangs here'), reason: 'stopped-first' },
     // CPU 1 keeps rc->lock in remap_hold_lock; CPU 0's remap_map waits for it and prints last
     { log: 'hang-locked.serial.log', last: lineOf('dm-remap-target.c', 'remap_map', 'spin_lock_irqsave(&rc->lock, flags);'), fn: 'remap_map', root: marker('holds the lock here'), reason: 'holds-lock-waited-by' },
+    // --sink ring: the same freezes, the breadcrumbs only in the dump the panic printed after the reports
+    { log: 'ring-remove-one-remap.serial.log', last: marker('hangs here'), fn: 'remap_entry_flush', root: marker('hangs here'), reason: 'self-deadlock' },
+    { log: 'ring-map-hang.serial.log', last: marker('map hangs here'), fn: 'remap_map', root: marker('map hangs here'), reason: 'stopped-first' },
   ];
   const place = (crumb: { file: number; line: number }) => `${manifest.files[crumb.file].path}:${crumb.line}`;
   for (const { log, last, fn, root, reason } of cases) {
@@ -62,6 +65,8 @@ describe('captured QEMU logs of examples/dm-remap, in every format', async () =>
       assert.equal(answer.last!.crumb.function, fn);
       assert.equal(place(answer.root!.at.crumb), root);
       assert.equal(answer.root!.reason, reason);
+      assert.equal(answer.last!.fromDump === true, log.startsWith('ring-'), 'the answer came from the dump');
+      assert.equal(answer.ringDump?.reason, log.startsWith('ring-') ? 'panic' : undefined);
     });
     for (const format of FORMATS) {
       it(`${log} as ${format}`, () => {

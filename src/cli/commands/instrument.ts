@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { newTag, TAG_PATTERN } from '../../breadcrumb.js';
 import { KcrumbError } from '../../errors.js';
 import type { InstrumentResult } from '../../instrument/instrument.js';
-import { BUILTIN_TEMPLATES } from '../../instrument/template.js';
+import { BUILTIN_TEMPLATES, RING_TEMPLATE, SINKS, type Sink, type Template } from '../../instrument/template.js';
 import { serializeManifest } from '../../manifest/serialize.js';
 import type { Level } from '../../manifest/schema.js';
 import { DEFAULT_HOOKS } from '../../select/target-hooks.js';
@@ -24,7 +24,8 @@ interface InstrumentFlags {
   functions?: string[];
   hooks?: string[];
   depth?: number;
-  template: string;
+  template?: string;
+  sink: Sink;
   manifest?: string;
   tag?: string;
   dryRun?: boolean;
@@ -49,7 +50,12 @@ export function registerInstrument(command: Command, ctx: CommandContext): void 
     .option('--hooks <fields>', 'target_type fields to start the default selection from', list)
     .option('--depth <n>', 'follow calls at most this deep from a hook (default: no limit)', depthNumber)
     .option('--loop-limit <n>', 'breadcrumbs inside loops print only on their first N passes (per breadcrumb)', positiveNumber('--loop-limit'))
-    .option('-t, --template <name|file>', `breadcrumb statement: ${BUILTIN_TEMPLATES.join(', ')}, or a template file`, 'printk')
+    .option('-t, --template <name|file>', `breadcrumb statement: ${BUILTIN_TEMPLATES.join(', ')}, or a template file (default: printk)`)
+    .addOption(
+      new Option('--sink <sink>', 'printk: a console line per breadcrumb; ring: a record in kcrumb_ring.ko, printed when the kernel dies (see kcrumb ring --help)')
+        .choices([...SINKS])
+        .default('printk'),
+    )
     .option('-m, --manifest <file>', 'where to write the manifest (default: .kcrumb/<tag>.json)')
     .option('--tag <tag>', 'run tag printed in every breadcrumb, k + 3 of [0-9a-z] (default: random)')
     .option('-j, --jobs <n>', 'worker threads for many files (default: one per core)', positiveNumber('--jobs'))
@@ -67,6 +73,7 @@ Examples:
   $ kcrumb instrument drivers/md/dm-remap.c
   $ kcrumb instrument --level functions drivers/md/dm-remap.c drivers/md/dm-remap-meta.c
   $ kcrumb instrument --functions 'remap_*,sync_metadata' --dry-run drivers/md/dm-remap.c
+  $ kcrumb instrument --sink ring drivers/md/dm-remap.c   (then: kcrumb ring build)
 
 A breadcrumb looks like this in the source (on the statement's own line):
   /*<kc*/printk(KERN_CRIT "kq7x#87@%d\\n", raw_smp_processor_id()); /*kc>*/spin_lock(&rc->lock);
@@ -90,7 +97,7 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
     functions: flags.functions,
     hooks: flags.hooks,
     depth: flags.depth,
-    template: await loadTemplate(cwd, flags.template),
+    template: await chooseTemplate(cwd, flags),
     tag: flags.tag ?? newTag(),
     root: cwd,
     loopLimit: flags.loopLimit,
@@ -191,7 +198,11 @@ function report(result: InstrumentResult, flags: InstrumentFlags, manifestPath: 
   const where = flags.dryRun ? 'dry run, nothing written' : `manifest ${manifestPath}`;
   say(`kcrumb: ${total} breadcrumbs (${range}, tag ${result.manifest.tag}) in ${result.manifest.files.length} file(s); ${where}`);
   if (!flags.dryRun && total > 0) {
-    say('kcrumb: next: build and load it, capture the console (serial, netconsole or pstore), then: kcrumb locate-freeze LOG');
+    say(
+      flags.sink === 'ring'
+        ? 'kcrumb: next: kcrumb ring build, build the module with the KBUILD_EXTRA_SYMBOLS it prints, load kcrumb_ring.ko first, make the freeze end in a panic (kcrumb doctor), capture the console, then: kcrumb locate-freeze LOG'
+        : 'kcrumb: next: build and load it, capture the console (serial, netconsole or pstore), then: kcrumb locate-freeze LOG',
+    );
   }
 }
 
@@ -217,6 +228,12 @@ function summary(result: InstrumentResult, manifestPath: string | null) {
 /** Breadcrumbs that run with a spinlock held, interrupts or preemption off. */
 function riskyCount(result: InstrumentResult): number {
   return Object.values(result.stats.context).reduce((n, k) => n + k, 0);
+}
+
+async function chooseTemplate(cwd: string, flags: InstrumentFlags): Promise<Template> {
+  if (flags.sink !== 'ring') return loadTemplate(cwd, flags.template ?? 'printk');
+  if (flags.template !== undefined) throw new KcrumbError('usage', `--template ${flags.template} and --sink ring: a ring breadcrumb has no template, choose one`);
+  return RING_TEMPLATE;
 }
 
 function list(value: string, previous: string[] = []): string[] {

@@ -7,6 +7,8 @@ import { runLogged } from './process.js';
 export interface BuildOptions {
   /** Add KCFLAGS=-Werror (the tests: breadcrumbs must add no warning). */
   werror?: boolean;
+  /** More make arguments: KBUILD_EXTRA_SYMBOLS=<kcrumb_ring's Module.symvers> for --sink ring. */
+  makeArgs?: string[];
   signal?: AbortSignal;
 }
 
@@ -16,7 +18,7 @@ export interface BuildOptions {
  */
 export async function buildModules(dir: string, kdir: string, log: string, options: BuildOptions = {}): Promise<string[]> {
   writeFileSync(log, '');
-  const args = ['-C', kdir, `M=${resolve(dir)}`, ...(options.werror ? ['KCFLAGS=-Werror'] : []), 'modules'];
+  const args = ['-C', kdir, `M=${resolve(dir)}`, ...(options.werror ? ['KCFLAGS=-Werror'] : []), ...(options.makeArgs ?? []), 'modules'];
   const code = await runLogged('make', args, { log, env: { LANG: 'C', LC_ALL: 'C' }, signal: options.signal });
   const kos = builtModules(dir);
   if (code !== 0 || kos.length === 0) {
