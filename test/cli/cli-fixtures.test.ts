@@ -3,7 +3,8 @@
  *   files/     more files for the working directory the commands run in (a temp folder that starts with
  *              the files of test/fixtures/cli/.common/)
  *   steps.json [{ "args": [...], "exit": 0, "stdout": "text that must appear", "stderr": "...",
- *                 "stdoutExact": "whole stdout", "error": "usage" }]
+ *                 "stdoutExact": "whole stdout", "stdoutJson": { "key": "value" }, "error": "usage" }]
+ *              `stdoutJson`: stdout is exactly one JSON document, with these top-level values
  *              `error`: the step fails with this error code: stderr starts `kcrumb: error: `, and with --json
  *              stdout is `{ "error": { "code", "message", "hint"?, "exit" } }` with that code and the exit code
  *   after/     optional: the files that must exist with exactly this content afterwards
@@ -35,6 +36,8 @@ interface Step {
   stdout?: string | string[];
   stderr?: string | string[];
   stdoutExact?: string;
+  /** stdout is exactly one JSON document, with these top-level values. */
+  stdoutJson?: Record<string, unknown>;
   stderrLines?: number;
   /** The error code the step fails with (exit-codes.ts). */
   error?: string;
@@ -107,6 +110,10 @@ describe('cli', () => {
         for (const want of [step.stderr ?? []].flat()) assert.ok(run.stderr.includes(fill(want)), `stderr lacks ${JSON.stringify(want)} in ${where}`);
         if (step.stdoutExact !== undefined) assert.equal(run.stdout, fill(step.stdoutExact), where);
         if (step.error !== undefined) checkError(step, run, where);
+        if (step.stdoutJson !== undefined) {
+          const document = JSON.parse(run.stdout) as Record<string, unknown>; // throws unless stdout is one JSON document
+          for (const [key, value] of Object.entries(step.stdoutJson)) assert.deepEqual(document[key], value, `"${key}" in the JSON of ${where}`);
+        }
         if (step.stderrLines !== undefined) assert.equal(run.stderr.trimEnd().split('\n').length, step.stderrLines, `stderr line count in ${where}`);
       }
       checkHashes(dir, cwd, 'after the steps');

@@ -139,16 +139,23 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
     }
   }
 
-  if (flags.dryRun) {
-    const { createTwoFilesPatch } = await import('diff');
-    for (const out of result.outputs) {
-      const before = readSourceFile(cwd, out.path).text;
-      output.out(createTwoFilesPatch(`a/${out.path}`, `b/${out.path}`, before, out.text, '', '', { context: 1 }));
-    }
+  const diff = flags.dryRun ? await unifiedDiff(cwd, result) : null;
+  if (flags.json) {
+    // One JSON document on stdout, the dry run's diff inside it.
+    output.out(JSON.stringify({ ...summary(result, flags.dryRun ? null : displayPath(cwd, manifestPath)), dryRun: Boolean(flags.dryRun), diff }, null, 2));
+    return 0;
   }
-  if (flags.json) output.out(JSON.stringify(summary(result, flags.dryRun ? null : displayPath(cwd, manifestPath)), null, 2));
-  else report(result, flags, displayPath(cwd, manifestPath), output);
+  if (diff !== null) output.out(diff);
+  report(result, flags, displayPath(cwd, manifestPath), output);
   return 0;
+}
+
+/** What the dry run would change, as one unified diff of every file (a/ and b/ paths, for patch -p1). */
+async function unifiedDiff(cwd: string, result: InstrumentResult): Promise<string> {
+  const { createTwoFilesPatch } = await import('diff');
+  return result.outputs
+    .map((out) => createTwoFilesPatch(`a/${out.path}`, `b/${out.path}`, readSourceFile(cwd, out.path).text, out.text, '', '', { context: 1 }))
+    .join('');
 }
 
 /** A progress line on stderr, redrawn at most ten times a second, only on a terminal. */
