@@ -49,6 +49,11 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/watch.js')).registerWatch,
   },
   {
+    name: 'hunt',
+    summary: 'from a reproduction script to the frozen line: build, boot QEMU, locate, zoom, strip',
+    load: async () => (await import('./commands/hunt.js')).registerHunt,
+  },
+  {
     name: 'doctor',
     summary: 'what the kernel needs for breadcrumbs to survive a freeze, checked on this machine',
     load: async () => (await import('./commands/doctor.js')).registerDoctor,

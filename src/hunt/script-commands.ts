@@ -34,7 +34,8 @@ export function scriptCommands(script: string): string[] {
     .split('\n')
     .map((line) => line.replace(/(^|\s)#.*$/, '$1'))
     .join('\n')
-    .replace(/'[^'\n]*'/g, "''");
+    .replace(/'[^'\n]*'/g, "''")
+    .replace(/\$\(\([^)]*\)\)/g, '0'); // $(( arithmetic )) runs nothing
   const tokens = text.match(/\$\(|\|\||&&|;;|[|;&()`\n]|[^\s|;&()`]+/g) ?? [];
   let atCommand = true;
   let skipArgs = 0; // arguments of a wrapper (taskset MASK) before its command

@@ -82,6 +82,7 @@ X=1 sleep 0.5
 case "$1" in a) mkfs.ext2 /dev/ram0 ;; esac
 echo 'not | a command'
 $TOOL --flag
+i=$((i + 1)); while [ $i -lt 3 ]; do i=$((i + 1)); done
 `;
     assert.deepEqual(scriptCommands(script), ['blockdev', 'dd', 'dmsetup', 'grep', 'mkfs.ext2', 'sleep', 'taskset']);
     assert.equal(interpreter(script), '/bin/sh');
