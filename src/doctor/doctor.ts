@@ -1,7 +1,7 @@
 /**
  * `kcrumb doctor`'s core: from the text of a machine's /proc files to what stands between a breadcrumb
  * and the capture when that machine freezes, and what to change. Facts relied on are in
- * docs/capturing-logs.md and shared/notes/printk-in-a-freeze.md.
+ * docs/capturing-logs.md and docs/printk-in-a-freeze.md.
  */
 
 /** What the edge read; every field is the file's text, absent when the file could not be read. */

@@ -1,5 +1,5 @@
 /**
- * One log line, whatever wrote it: the prefix of every format in shared/notes/kernel-logs.md is peeled off
+ * One log line, whatever wrote it: the prefix of every format in docs/kernel-logs.md is peeled off
  * into fields, and what is left is the message text. Lines are latin1 strings, so any byte is one char and
  * nothing here can throw on garbage. Breadcrumbs are searched in the raw line anyway (they may sit behind
  * a prefix this does not know), so the fields only feed threads, boots and lockup reports.

@@ -1,6 +1,6 @@
 /**
  * Code where a printk can deadlock or is not allowed at all, so kcrumb never instruments it (see
- * /work/shared/notes/printk-in-a-freeze.md): whole files by their place in the kernel tree, and functions
+ * docs/printk-in-a-freeze.md): whole files by their place in the kernel tree, and functions
  * that run in NMI context. noinstr functions are refused in functions.ts from their annotation.
  */
 import { posix } from 'node:path';

@@ -21,7 +21,7 @@ describe('compileObjects', () => {
       'dm-zero.c:42: warning: unused variable [-Wunused-variable]',
     );
     assert.equal(
-      normaliseDiagnostic('/root/.cache/kcrumb/6.1.192-2/root/usr/src/linux-headers-6.1.0-56-common/include/linux/bio.h:3:1: warning: x', '/tmp/x'),
+      normaliseDiagnostic('/home/user/.cache/kcrumb/6.1.192-2/root/usr/src/linux-headers-6.1.0-56-common/include/linux/bio.h:3:1: warning: x', '/tmp/x'),
       'include/linux/bio.h:3: warning: x',
     );
   });

@@ -1,7 +1,7 @@
 /**
  * Test helpers for locate-freeze: a real manifest made by instrumenting fixtures/dm-demo.c, kernel events
  * of a freeze scenario, and a renderer that writes those events in every log format of
- * shared/notes/kernel-logs.md.
+ * docs/kernel-logs.md.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseLogLine } from '../../src/locate/log-line.js';
 
-/** Real-shaped lines from shared/notes/kernel-logs.md: [raw, text, fields]. */
+/** Real-shaped lines from docs/kernel-logs.md: [raw, text, fields]. */
 const CASES: [string, string, Record<string, unknown>][] = [
   ['[  123.456789] kq7x#87@1', 'kq7x#87@1', { time: 123.456789 }],
   ['kq7x#87@1', 'kq7x#87@1', {}],
