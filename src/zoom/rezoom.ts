@@ -7,6 +7,7 @@ import { InternalError, KcrumbError } from '../errors.js';
 import { instrumentSources, type InstrumentResult, type SourceFile } from '../instrument/instrument.js';
 import type { Template } from '../instrument/template.js';
 import { sha256 } from '../manifest/hash.js';
+import type { Recognised } from '../manifest/recorded-sources.js';
 import type { Manifest } from '../manifest/schema.js';
 import { hasBreadcrumbs, stripBreadcrumbs } from '../strip/strip.js';
 import type { ZoomTarget } from './targets.js';
@@ -19,8 +20,8 @@ export interface RezoomInput {
   targets: ZoomTarget[];
   template: Template;
   tag: string;
-  /** The tag of another known run whose instrumented file has this hash (a zoom done already, say). */
-  writtenBy?: (hash: string) => string | undefined;
+  /** Every known run that recorded this text of the file (manifest path): as its original, or as what it wrote. */
+  recognise: (path: string, text: string) => Recognised[];
   now?: Date;
 }
 
@@ -37,9 +38,10 @@ export async function rezoom(input: RezoomInput): Promise<RezoomResult> {
   const { manifest } = input;
   const stripped = manifest.files.map((file, i) => {
     const text = input.texts[i];
-    const hash = sha256(text);
-    if (hash === file.originalSha256 && !hasBreadcrumbs(text)) return { path: file.path, text };
-    const other = hash === file.instrumentedSha256 ? undefined : input.writtenBy?.(hash);
+    const runs = input.recognise(file.path, text);
+    const by = (as: Recognised['as']) => runs.find((r) => r.as === as && r.tag === manifest.tag);
+    if (by('original') && !hasBreadcrumbs(text)) return { path: file.path, text };
+    const other = by('instrumented') ? undefined : runs.find((r) => r.as === 'instrumented')?.tag;
     if (other) {
       throw new KcrumbError(
         'input',
@@ -47,7 +49,7 @@ export async function rezoom(input: RezoomInput): Promise<RezoomResult> {
         `build and reproduce with run ${other}, then: kcrumb locate-freeze LOG`,
       );
     }
-    if (hash !== file.instrumentedSha256) {
+    if (!by('instrumented')) {
       throw new KcrumbError(
         'input',
         `${file.path} changed since kcrumb instrument wrote it (tag ${manifest.tag}): its line numbers no longer match the log`,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { analyzeLog } from '../../src/cli/commands/locate-freeze.js';
+import { readLogArgument } from '../../src/cli/log-file.js';
 import { locateFreeze } from '../../src/locate/locate.js';
 import { CrumbResolver } from '../../src/locate/resolve.js';
 import { CrumbHistory, findTailCycle } from '../../src/locate/cycle.js';
@@ -137,7 +137,7 @@ describe('locate-freeze on a livelock', async () => {
     writeFileSync(path, noise + render(spinning(6000, 0.001), 'console'), 'latin1');
     const resolver = new CrumbResolver([manifest]);
     const ctx = { cwd: dir, stdin: Readable.from([]) };
-    const { analysis, fromStart, toEnd } = await analyzeLog(ctx, path, resolver, 10, { wholeFileBytes: 0, chunkBytes: 4096, tailBytes: 1 << 16 });
+    const { analysis, fromStart, toEnd } = await readLogArgument(ctx, path, resolver, 10, { wholeFileBytes: 0, chunkBytes: 4096, tailBytes: 1 << 16 });
     assert.equal(fromStart, false, 'read from the end, not whole');
     const answer = locateFreeze({ analysis, resolver, fromStart, toEnd });
     assert.deepEqual(answer.cycle?.cycle.map((p) => p.crumb.id), [2, 3]);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { findCrumbs } from '../../src/breadcrumb.js';
-import { analyzeLog } from '../../src/cli/commands/locate-freeze.js';
+import { readLogArgument } from '../../src/cli/log-file.js';
 import type { Answer } from '../../src/locate/locate.js';
 import { locateFreeze } from '../../src/locate/locate.js';
 import { CrumbResolver } from '../../src/locate/resolve.js';
@@ -43,7 +43,7 @@ async function backwards(text: string, manifest: Manifest, chunkBytes = 97): Pro
   const path = join(dir, `p${fileCount++}.log`);
   writeFileSync(path, Buffer.from(text, 'latin1'));
   const resolver = new CrumbResolver([manifest]);
-  const { analysis, fromStart, toEnd } = await analyzeLog({ cwd: dir, stdin: Readable.from([]) }, path, resolver, 5, {
+  const { analysis, fromStart, toEnd } = await readLogArgument({ cwd: dir, stdin: Readable.from([]) }, path, resolver, 5, {
     wholeFileBytes: 0,
     chunkBytes,
     tailBytes: 4096,

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { analyzeLog, type ReadLimits } from '../../src/cli/commands/locate-freeze.js';
+import { readLogArgument } from '../../src/cli/log-file.js';
+import type { ReadLimits } from '../../src/locate/read-log.js';
 import { locateFreeze } from '../../src/locate/locate.js';
 import { CrumbResolver } from '../../src/locate/resolve.js';
 import { TailScanner } from '../../src/locate/tail-scan.js';
@@ -32,7 +33,7 @@ describe('reading from the end gives the answer of a full forward read', async (
       const text = render(merge([say('noise before', 0)], crumbs('kq7x', [17, 18, 19], 0, 1)), format) + render(freezeScenario(), format, 100);
       const forward = locateText(text, [manifest]);
       for (const chunk of [5, 64, 4096]) {
-        const { analysis, fromStart, toEnd } = await analyzeLog(ctx, logFile(text), resolver, 10, limits(chunk));
+        const { analysis, fromStart, toEnd } = await readLogArgument(ctx, logFile(text), resolver, 10, limits(chunk));
         const answer = locateFreeze({ analysis, resolver, fromStart, toEnd });
         assert.equal(answer.last?.crumb.id, forward.last?.crumb.id, `chunk ${chunk}`);
         assert.equal(answer.last?.offset, forward.last?.offset);

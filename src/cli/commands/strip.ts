@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { KcrumbError } from '../../errors.js';
-import { sha256 } from '../../manifest/hash.js';
+import { RecordedSources } from '../../manifest/recorded-sources.js';
 import { shellCommand } from '../../shell.js';
 import { editedBraces, hasBreadcrumbs, stripBreadcrumbs, type SpanProblem } from '../../strip/strip.js';
 import type { CommandContext } from '../context.js';
@@ -62,7 +62,10 @@ async function runStrip(paths: string[], flags: StripFlags, ctx: CommandContext)
   }
 
   // File by file: read, strip, stage beside the target; rename all only when every file went well.
-  const recorded = recordsByPath(manifests);
+  const recorded = new RecordedSources(
+    manifests.map((m) => m.manifest),
+    (m, file) => manifestFilePath(m, file.path),
+  );
   const templates = await knownTemplates(manifests.map((m) => m.manifest));
   const files = targets.map((path) => readSourceFile(cwd, path));
   const unrecorded = files.filter((f) => hasBreadcrumbs(f.text) && !recorded.has(resolve(cwd, f.path)));
@@ -82,9 +85,8 @@ async function runStrip(paths: string[], flags: StripFlags, ctx: CommandContext)
         results.push({ path: file.path, removed: 0, verdict: 'clean' });
         continue;
       }
-      const originals = recorded.get(resolve(cwd, file.path));
       const { text, removed, problems, braced } = stripBreadcrumbs(file.text, templates);
-      const verdict = verdictFor(text, originals);
+      const verdict = verdictFor(recorded, resolve(cwd, file.path), text);
       // The original's hash proves the braces held what they held; otherwise check they still hold one statement.
       if (problems.length === 0 && verdict !== 'restored') problems.push(...(await editedBraces(text, braced)));
       if (problems.length > 0) {
@@ -122,21 +124,9 @@ async function runStrip(paths: string[], flags: StripFlags, ctx: CommandContext)
   return left ? EXIT_NO : EXIT_OK;
 }
 
-/** The hashes the manifests recorded for each file, by absolute path. */
-function recordsByPath(manifests: StoredManifest[]): Map<string, string[]> {
-  const byPath = new Map<string, string[]>();
-  for (const { manifest } of manifests) {
-    for (const f of manifest.files) {
-      const path = manifestFilePath(manifest, f.path);
-      byPath.set(path, [...(byPath.get(path) ?? []), f.originalSha256]);
-    }
-  }
-  return byPath;
-}
-
-function verdictFor(text: string, originals: string[] | undefined): Verdict {
-  if (!originals) return 'no-record';
-  return originals.includes(sha256(text)) ? 'restored' : 'edited-since';
+function verdictFor(recorded: RecordedSources, path: string, stripped: string): Verdict {
+  if (!recorded.has(path)) return 'no-record';
+  return recorded.recognise(path, stripped).some((r) => r.as === 'original') ? 'restored' : 'edited-since';
 }
 
 function recordedFiles(manifests: StoredManifest[], cwd: string): string[] {

@@ -11,7 +11,7 @@ import { EXIT_NO } from '../exit-codes.js';
 import { requireManifests } from '../manifest-store.js';
 import { paint } from '../output.js';
 import { displayPath } from '../source-files.js';
-import { runLocateFreeze } from './locate-freeze.js';
+import { runLocateFreeze } from '../run-locate-freeze.js';
 
 interface WatchFlags {
   udp?: number;

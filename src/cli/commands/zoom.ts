@@ -5,6 +5,7 @@ import { newTag, TAG_PATTERN } from '../../breadcrumb.js';
 import { KcrumbError } from '../../errors.js';
 import { locateFreeze } from '../../locate/locate.js';
 import { CrumbResolver } from '../../locate/resolve.js';
+import { RecordedSources } from '../../manifest/recorded-sources.js';
 import { serializeManifest } from '../../manifest/serialize.js';
 import { planZoom } from '../../zoom/targets.js';
 import type { CommandContext } from '../context.js';
@@ -13,7 +14,7 @@ import { requireManifests, manifestFilePath } from '../manifest-store.js';
 import { paint } from '../output.js';
 import { displayPath, writeFilesAtomically } from '../source-files.js';
 import { loadTemplate } from '../templates.js';
-import { analyzeLog } from './locate-freeze.js';
+import { readLogArgument } from '../log-file.js';
 
 interface ZoomFlags {
   manifest?: string;
@@ -65,7 +66,7 @@ async function runZoom(ctx: CommandContext, log: string, flags: ZoomFlags): Prom
   const stored = requireManifests(cwd, flags.manifest);
   const manifests = stored.map((s) => s.manifest);
   const resolver = new CrumbResolver(manifests);
-  const { analysis, fromStart, toEnd } = await analyzeLog(ctx, log, resolver, ZOOM_TRAIL);
+  const { analysis, fromStart, toEnd } = await readLogArgument(ctx, log, resolver, ZOOM_TRAIL);
   const answer = locateFreeze({ analysis, resolver, fromStart, toEnd });
   if (answer.status === 'none') {
     output.err('kcrumb: no breadcrumb of ours in the log: nothing to zoom into');
@@ -86,14 +87,14 @@ async function runZoom(ctx: CommandContext, log: string, flags: ZoomFlags): Prom
     }
   });
   const { rezoom } = await import('../../zoom/rezoom.js');
-  const writers = new Map(manifests.flatMap((m) => m.files.map((f) => [f.instrumentedSha256, m.tag] as const)));
+  const recorded = new RecordedSources(manifests, (m, file) => manifestFilePath(m, file.path));
   const zoomed = await rezoom({
     manifest: coarse,
     texts,
     targets: plan.targets,
     template: await loadTemplate(coarse.root, coarse.template),
     tag,
-    writtenBy: (hash) => writers.get(hash),
+    recognise: (path, text) => recorded.recognise(manifestFilePath(coarse, path), text),
   });
   const manifestPath = join(dirname(stored[plan.manifest].path), `${tag}.json`);
   const changed = zoomed.files.filter((f, i) => f.text !== texts[i]);
