@@ -29,54 +29,71 @@ export interface TextOptions {
   source?: SourceWindow;
 }
 
+/** What every section renderer gets: the answer, where its last breadcrumb is, and how to write a place. */
+interface Report {
+  answer: Answer;
+  options: TextOptions;
+  last: Sighting;
+  where: (manifest: number, crumb: ManifestCrumb) => string;
+}
+
+/** The sections of the text report, in order; each gives its lines (none when it has nothing to say). */
+const SECTIONS: ((report: Report) => string[])[] = [headLines, runLines, nextLines, waitLines, trailLines, kernelLines];
+
 export function formatText(answer: Answer, options: TextOptions): string[] {
-  const out: string[] = [];
-  const { paths } = options;
   const last = answer.last;
-  if (!last) {
-    out.push('kcrumb: no breadcrumb of ours in the log');
-    if (answer.hint) out.push(`kcrumb: hint: ${answer.hint}`);
-    return out;
-  }
-  const where = (m: number, c: ManifestCrumb) => `${paths.display(m, c.file)}:${c.line}:${c.column}`;
-  const root = answer.root;
-  const cycle = answer.cycle;
+  if (!last) return ['kcrumb: no breadcrumb of ours in the log', ...(answer.hint ? [`kcrumb: hint: ${answer.hint}`] : [])];
+  const where = (m: number, c: ManifestCrumb) => `${options.paths.display(m, c.file)}:${c.line}:${c.column}`;
+  const report: Report = { answer, options, last, where };
+  return SECTIONS.flatMap((section) => section(report));
+}
+
+/** The headline in gcc's form, the source around it, and the statement's place in the log; then the last breadcrumb when the root is another. */
+function headLines({ answer, options, last, where }: Report): string[] {
+  const out: string[] = [];
+  const { root, cycle } = answer;
   if (cycle?.livelock) {
     out.push(...livelockLines(cycle, where));
     out.push(`${where(last.manifest, last.crumb)}: note: last breadcrumb printed #${last.crumb.id} (${last.crumb.function}), a point on that cycle`);
     if (options.source) out.push(...sourceLines(options.source, last.crumb.line));
     out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, ${ranOn(last)}`);
     out.push(`  ${logPlace(last)}: ${last.text}`);
-  } else {
-    const lastNote = `${where(last.manifest, last.crumb)}: note: last breadcrumb #${last.crumb.id} (${last.crumb.function})`;
-    const shown = root && root.at !== last ? root.at : last;
-    if (shown !== last) {
-      out.push(`${where(shown.manifest, shown.crumb)}: note: root of the freeze (${root!.reason}): #${shown.crumb.id} (${shown.crumb.function}): ${headline(root!, answer.waits)}`);
-    } else {
-      const tail = root && root.reason !== 'unknown' ? `; root (${root.reason}): ${headline(root, answer.waits)}` : '';
-      out.push(`${lastNote}: the freeze is at or after this statement${tail}`);
-    }
-    if (options.source) out.push(...sourceLines(options.source, shown.crumb.line));
-    out.push(`  in ${shown.crumb.function}(), ${shown.crumb.kind} breadcrumb, ${ranOn(shown)}`);
-    const held = contextLine(shown.crumb);
-    if (held) out.push(`  ${held}`);
-    if (answer.quietLoop && shown === last) out.push(`  note: ${quietLoopLine(answer.quietLoop)}`);
-    out.push(`  ${logPlace(shown)}: ${shown.text}`);
-    if (root && (root.reason !== 'unknown' || answer.threads.length > 1)) {
-      out.push(`  root: ${root.reason}, confidence ${root.confidence}: ${root.why}`);
-      for (const check of root.checks) out.push(`  kernel: ${check}`);
-    }
-    if (shown !== last) {
-      const wait = answer.waits.find((w) => w.at === last);
-      const doing = wait ? `waits for ${wait.site.name}${holdersText(wait)}` : 'the last breadcrumb printed';
-      out.push(`${lastNote}: ${doing}`);
-      out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, ${ranOn(last)}`);
-      const lastHeld = contextLine(last.crumb);
-      if (lastHeld) out.push(`  ${lastHeld}`);
-      if (answer.quietLoop) out.push(`  note: ${quietLoopLine(answer.quietLoop)}`);
-      out.push(`  ${logPlace(last)}: ${last.text}`);
-    }
+    return out;
   }
+  const lastNote = `${where(last.manifest, last.crumb)}: note: last breadcrumb #${last.crumb.id} (${last.crumb.function})`;
+  const shown = root && root.at !== last ? root.at : last;
+  if (shown !== last) {
+    out.push(`${where(shown.manifest, shown.crumb)}: note: root of the freeze (${root!.reason}): #${shown.crumb.id} (${shown.crumb.function}): ${headline(root!, answer.waits)}`);
+  } else {
+    const tail = root && root.reason !== 'unknown' ? `; root (${root.reason}): ${headline(root, answer.waits)}` : '';
+    out.push(`${lastNote}: the freeze is at or after this statement${tail}`);
+  }
+  if (options.source) out.push(...sourceLines(options.source, shown.crumb.line));
+  out.push(`  in ${shown.crumb.function}(), ${shown.crumb.kind} breadcrumb, ${ranOn(shown)}`);
+  const held = contextLine(shown.crumb);
+  if (held) out.push(`  ${held}`);
+  if (answer.quietLoop && shown === last) out.push(`  note: ${quietLoopLine(answer.quietLoop)}`);
+  out.push(`  ${logPlace(shown)}: ${shown.text}`);
+  if (root && (root.reason !== 'unknown' || answer.threads.length > 1)) {
+    out.push(`  root: ${root.reason}, confidence ${root.confidence}: ${root.why}`);
+    for (const check of root.checks) out.push(`  kernel: ${check}`);
+  }
+  if (shown !== last) {
+    const wait = answer.waits.find((w) => w.at === last);
+    const doing = wait ? `waits for ${wait.site.name}${holdersText(wait)}` : 'the last breadcrumb printed';
+    out.push(`${lastNote}: ${doing}`);
+    out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, ${ranOn(last)}`);
+    const lastHeld = contextLine(last.crumb);
+    if (lastHeld) out.push(`  ${lastHeld}`);
+    if (answer.quietLoop) out.push(`  note: ${quietLoopLine(answer.quietLoop)}`);
+    out.push(`  ${logPlace(last)}: ${last.text}`);
+  }
+  return out;
+}
+
+/** Which run of the machine this is: why this last breadcrumb, the ring dump, the boot, a loop it left. */
+function runLines({ answer }: Report): string[] {
+  const out: string[] = [];
   if (answer.choice) out.push(`  chosen because ${answer.choice}`);
   if (answer.ringDump) out.push(`  ${ringDumpLine(answer.ringDump)}`);
   const boot = answer.boot;
@@ -85,7 +102,7 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
     const place = boot.firstLineNumber !== undefined ? `log line ${boot.firstLineNumber}` : `log byte ${boot.firstOffset}`;
     out.push(`  ${which} that starts at ${place}: ${boot.firstLine}`);
   }
-
+  const cycle = answer.cycle;
   if (cycle && !cycle.livelock) {
     const ids = cycle.cycle.map((p) => `#${p.crumb.id}`).join(' ');
     out.push(
@@ -93,45 +110,53 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
         `${cycle.quietSeconds!.toFixed(1)} s before the hang was reported: it stopped on that pass, not a livelock`,
     );
   }
+  return out;
+}
 
-  out.push('');
-  if (cycle?.livelock) {
-    // what could print next is the cycle itself: nothing to add
-  } else if (answer.next.length === 0) {
-    out.push(
+/** What could have printed next and did not (for a livelock, the cycle itself said it). */
+function nextLines({ answer, last, where }: Report): string[] {
+  if (answer.cycle?.livelock) return ['']; // what could print next is the cycle itself: only the blank line
+  if (answer.next.length === 0) {
+    return [
+      '',
       `Nothing in ${last.crumb.function}() prints after #${last.crumb.id} (${last.crumb.kind}): the freeze is in what runs next, ` +
         'in its caller after it returns or in code without breadcrumbs.',
-    );
-  } else {
-    out.push(`Could have printed next and did not (the freeze is between #${last.crumb.id} and these):`);
-    for (const next of answer.next) {
-      const before = next.quiet
-        ? ` [printed ${next.printed}x, its --loop-limit: it may have run since, silently]`
-        : next.printed > 0
-          ? ` [printed ${next.printed}x earlier in this boot]`
-          : '';
-      out.push(`${where(next.manifest, next.crumb)}: note: #${next.crumb.id} (${next.crumb.function}, ${next.crumb.kind}): ${next.crumb.statement}${before}`);
+    ];
+  }
+  const out = ['', `Could have printed next and did not (the freeze is between #${last.crumb.id} and these):`];
+  for (const next of answer.next) {
+    const before = next.quiet
+      ? ` [printed ${next.printed}x, its --loop-limit: it may have run since, silently]`
+      : next.printed > 0
+        ? ` [printed ${next.printed}x earlier in this boot]`
+        : '';
+    out.push(`${where(next.manifest, next.crumb)}: note: #${next.crumb.id} (${next.crumb.function}, ${next.crumb.kind}): ${next.crumb.statement}${before}`);
+  }
+  return out;
+}
+
+/** Each thread that waits for a lock, and who holds it. */
+function waitLines({ answer, where }: Report): string[] {
+  if (answer.waits.length === 0) return [];
+  const out = ['', 'Waiting for locks:'];
+  for (const wait of answer.waits) {
+    out.push(`${where(wait.at.manifest, wait.at.crumb)}: note: ${describeThread(wait.at)} waits for ${wait.site.name} (${wait.site.primitive}, #${wait.at.crumb.id} ${wait.at.crumb.function})`);
+    if (wait.holders.length === 0) out.push('  held by no trail: taken in code without breadcrumbs, before the log starts, or not a lock kcrumb knows');
+    for (const h of wait.holders) {
+      const since = h.held.at;
+      out.push(
+        `  held by ${h.thread === wait.thread ? 'itself' : describeThread(since)} since #${since.crumb.id} ${where(since.manifest, since.crumb)} ${since.crumb.function}: ${since.crumb.statement}` +
+          ` (${describeMatch(h.match, wait.site)}${h.held.maybe ? '; a trylock, held only if it succeeded' : ''})`,
+      );
     }
   }
+  return out;
+}
 
-  if (answer.waits.length > 0) {
-    out.push('');
-    out.push('Waiting for locks:');
-    for (const wait of answer.waits) {
-      out.push(`${where(wait.at.manifest, wait.at.crumb)}: note: ${describeThread(wait.at)} waits for ${wait.site.name} (${wait.site.primitive}, #${wait.at.crumb.id} ${wait.at.crumb.function})`);
-      if (wait.holders.length === 0) out.push('  held by no trail: taken in code without breadcrumbs, before the log starts, or not a lock kcrumb knows');
-      for (const h of wait.holders) {
-        const since = h.held.at;
-        out.push(
-          `  held by ${h.thread === wait.thread ? 'itself' : describeThread(since)} since #${since.crumb.id} ${where(since.manifest, since.crumb)} ${since.crumb.function}: ${since.crumb.statement}` +
-            ` (${describeMatch(h.match, wait.site)}${h.held.maybe ? '; a trylock, held only if it succeeded' : ''})`,
-        );
-      }
-    }
-  }
-
-  out.push('');
-  out.push(answer.threads.length > 1 ? `Per ${threadNoun(answer.threads)}, last breadcrumb and the trail that led there:` : 'The trail that led there:');
+/** Per thread, its last breadcrumb, what it holds, and the trail that led there. */
+function trailLines({ answer, last, where }: Report): string[] {
+  const root = answer.root;
+  const out = ['', answer.threads.length > 1 ? `Per ${threadNoun(answer.threads)}, last breadcrumb and the trail that led there:` : 'The trail that led there:'];
   for (const thread of answer.threads) {
     const lastOne = thread.crumbs[thread.crumbs.length - 1];
     const mark = lastOne === last ? '  <- last breadcrumb' : '';
@@ -146,13 +171,13 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
       out.push(`    ${time}#${s.crumb.id} ${where(s.manifest, s.crumb)} ${s.crumb.function}${contextTag(s.crumb)}: ${s.crumb.statement}`);
     }
   }
-
-  if (answer.lockups.length > 0) {
-    out.push('');
-    out.push('What the kernel reported:');
-    for (const check of answer.lockups) out.push(...lockupLines(check, last));
-  }
   return out;
+}
+
+/** The kernel's own lockup reports, checked against the answer. */
+function kernelLines({ answer, last }: Report): string[] {
+  if (answer.lockups.length === 0) return [];
+  return ['', 'What the kernel reported:', ...answer.lockups.flatMap((check) => lockupLines(check, last))];
 }
 
 /** A ring dump's entry was recorded when it ran and printed only when the kernel died. */
