@@ -24,6 +24,8 @@ export interface SystemFacts {
   netconsoleLoaded?: boolean;
   /** Interface of the default route (/proc/net/route), for the netconsole line. */
   defaultInterface?: string;
+  /** /sys/module/kcrumb_ring exists: --sink ring's flight recorder is loaded. */
+  ringLoaded?: boolean;
 }
 
 /** The sysctls doctor reads, under /proc/sys/kernel/. */
@@ -154,6 +156,7 @@ export function diagnose(facts: SystemFacts, options: DoctorOptions = {}): Docto
   if (facts.printk !== undefined || cmd) checkLoglevel(facts.printk, cmd?.args, findings);
   if (cmd) checkCmdline(cmd.args, findings);
   checkPanicKnobs(facts.sysctls, cmd?.args, findings);
+  if (facts.ringLoaded) checkRing(facts.sysctls, findings);
   if (facts.pstoreFiles !== undefined || facts.ramoopsSize !== undefined || cmd) checkPstore(facts, cmd?.args, findings);
 
   return {
@@ -292,6 +295,30 @@ function checkPanicKnobs(sysctls: Record<string, string | undefined>, args: Map<
   if (args && !args.has('rcupdate.rcu_cpu_stall_timeout') && value('panic_on_rcu_stall') !== undefined) {
     findings.push({ id: 'rcu_cpu_stall_timeout', severity: 'info', message: 'RCU stalls are reported after the default timeout (21 s on Debian)', fix: 'boot with rcupdate.rcu_cpu_stall_timeout=3 for a quicker report' });
   }
+}
+
+/** The hang each panic knob turns into a panic, for --sink ring (whose rings print only on a panic or oops). */
+const HANG_PANICS: [string, string][] = [
+  ['softlockup_panic', 'a soft lockup'],
+  ['panic_on_rcu_stall', 'an RCU stall'],
+  ['hung_task_panic', 'a hung task'],
+  ['unknown_nmi_panic', 'an NMI from outside'],
+];
+
+function checkRing(sysctls: Record<string, string | undefined>, findings: Finding[]): void {
+  const missing = HANG_PANICS.filter(([name]) => sysctls[name] !== undefined && (intOf(sysctls[name]) ?? 0) < 1);
+  if (missing.length === 0) {
+    findings.push({ id: 'ring', severity: 'ok', message: 'kcrumb_ring is loaded, and every kind of hang checked here ends in a panic, which prints its rings' });
+    return;
+  }
+  findings.push({
+    id: 'ring',
+    severity: 'bad',
+    message:
+      `kcrumb_ring is loaded (--sink ring): its breadcrumbs reach the console only when the kernel panics or oopses, and ` +
+      `${missing.map(([, hang]) => hang).join(', ')} would not panic: such a freeze leaves no trail`,
+    fix: missing.map(([name]) => `sysctl -w kernel.${name}=1`).join('; ') + ' (and an NMI from the hypervisor for a CPU stuck with interrupts off)',
+  });
 }
 
 function checkPstore(facts: SystemFacts, args: Map<string, string> | undefined, findings: Finding[]): void {

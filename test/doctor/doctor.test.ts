@@ -41,6 +41,20 @@ const nbcon612: SystemFacts = {
 };
 
 describe('doctor core', () => {
+  it('with kcrumb_ring loaded, a hang that does not panic is bad: the rings print only on a panic', () => {
+    const desktop = byId(diagnose({ ...debianDesktop, ringLoaded: true }).findings);
+    assert.equal(desktop.ring.severity, 'bad');
+    assert.match(desktop.ring.message, /a soft lockup, an RCU stall, a hung task, an NMI from outside would not panic/);
+    assert.match(desktop.ring.fix!, /sysctl -w kernel.hung_task_panic=1/);
+    // the serial VM panics on all but a hung task
+    const vm = byId(diagnose({ ...serialVm, ringLoaded: true }).findings);
+    assert.equal(vm.ring.severity, 'bad');
+    assert.match(vm.ring.message, /and a hung task would not panic/);
+    const all = byId(diagnose({ ...serialVm, ringLoaded: true, sysctls: { ...serialVm.sysctls, hung_task_panic: '1\n' } }).findings);
+    assert.equal(all.ring.severity, 'ok');
+    assert.equal(byId(diagnose(serialVm).findings).ring, undefined, 'no ring finding without the module');
+  });
+
   it('parses /proc/consoles and the command line', () => {
     assert.deepEqual(parseConsoles(nbcon612.consoles!), [{ name: 'ttyS0', flags: 'EC Np a' }, { name: 'tty0', flags: 'E  p  ' }]);
     const { args, consoles } = parseCmdline('console=tty0 console=ttyS0,115200 quiet loglevel=3 -- --init-arg=1');

@@ -3,6 +3,7 @@
  * copy (kcrumb instrument, for instance) before it is built, and the lines its source marks as the
  * places that hang, so a test knows the right answer without asking kcrumb.
  */
+import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildModule, EXAMPLE_DIR } from './qemu.js';
@@ -56,4 +57,18 @@ export function findMarkers(dir: string, what: string): Marker[] {
       });
   }
   return markers;
+}
+
+/** What locate-freeze --json says of threads, enough to check where one froze. */
+export interface LocatedThreads {
+  last: { file: string; line: number };
+  threads: { key: string; last: { file: string; line: number } }[];
+}
+
+/** The map-hang answer: the trail of `thread` ends at the marker, and the answer is that thread's line. */
+export function assertFrozenAt(answer: LocatedThreads, thread: string, marker: Marker): void {
+  const found = answer.threads.find((th) => th.key === thread);
+  assert.ok(found, `a trail for ${thread} among ${answer.threads.map((th) => th.key).join(', ')}`);
+  assert.equal(`${found.last.file}:${found.last.line}`, `${marker.file}:${marker.line}`, `where ${thread} froze`);
+  assert.equal(`${answer.last.file}:${answer.last.line}`, `${marker.file}:${marker.line}`, 'the answer is the frozen thread');
 }

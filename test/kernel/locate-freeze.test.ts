@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { runCli } from '../support/run-cli.js';
-import { findMarkers, prepareModule, type PreparedModule } from './example.js';
+import { assertFrozenAt, findMarkers, prepareModule, type PreparedModule } from './example.js';
 import { EXAMPLE_DIR, needQemu, runScenario, type ScenarioOptions } from './qemu.js';
 
 const WORK = process.env.KCRUMB_KERNEL_LOGS ?? mkdtempSync(join(tmpdir(), 'kcrumb-e2e-'));
@@ -79,10 +79,7 @@ describe('kcrumb on examples/dm-remap under QEMU', { timeout: 15 * 60_000 }, () 
     const [marker] = findMarkers(EXAMPLE_DIR, 'map hangs here');
     const { run, answer } = await bootAndLocate(t, { scenario: 'map-hang', hangSector: 2048 });
     assert.equal(run.exitedBy, 'panic');
-    const cpu1 = answer.threads.find((thread) => thread.key === 'CPU1');
-    assert.ok(cpu1, `a trail for CPU 1 among ${answer.threads.map((th) => th.key).join(', ')}`);
-    assert.equal(`${cpu1.last.file}:${cpu1.last.line}`, `${marker.file}:${marker.line}`, 'where CPU 1 froze');
-    assert.equal(`${answer.last.file}:${answer.last.line}`, `${marker.file}:${marker.line}`, 'the answer is the frozen CPU');
+    assertFrozenAt(answer, 'CPU1', marker);
   });
 
   it('hang-locked: CPU 1 keeps the lock, CPU 0 freezes waiting for it; the root is CPU 1\'s line, the last breadcrumb CPU 0\'s', async (t) => {

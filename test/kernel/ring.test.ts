@@ -15,7 +15,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { buildRing, type RingBuild } from '../../src/cli/ring-build.js';
 import { kernelEnv } from '../support/kernel-env.js';
 import { runCli } from '../support/run-cli.js';
-import { findMarkers, prepareModule, type PreparedModule } from './example.js';
+import { assertFrozenAt, findMarkers, prepareModule, type PreparedModule } from './example.js';
 import { EXAMPLE_DIR, needQemu, runScenario, type ScenarioOptions } from './qemu.js';
 
 const WORK = process.env.KCRUMB_KERNEL_LOGS ?? mkdtempSync(join(tmpdir(), 'kcrumb-ring-'));
@@ -100,10 +100,7 @@ describe('--sink ring: examples/dm-remap under QEMU, located from the ring dump'
     const [marker] = findMarkers(EXAMPLE_DIR, 'map hangs here');
     const { run, answer } = await bootAndLocate(t, { scenario: 'map-hang', hangSector: 2048 });
     assert.equal(run.exitedBy, 'panic');
-    const cpu1 = answer.threads.find((thread) => thread.key === 'CPU1');
-    assert.ok(cpu1, `a trail for CPU 1 among ${answer.threads.map((th) => th.key).join(', ')}`);
-    assert.equal(`${cpu1.last.file}:${cpu1.last.line}`, `${marker.file}:${marker.line}`);
-    assert.equal(`${answer.last.file}:${answer.last.line}`, `${marker.file}:${marker.line}`, 'the answer is the frozen CPU');
+    assertFrozenAt(answer, 'CPU1', marker);
     assert.equal(answer.last.fromDump, true);
   });
 });

@@ -85,6 +85,7 @@ export function readFacts(proc: string, sys: string): SystemFacts {
     pstoreFiles,
     ramoopsSize: read(join(sys, 'module/ramoops/parameters/mem_size')),
     netconsoleLoaded: existsSync(join(sys, 'module/netconsole')),
+    ringLoaded: existsSync(join(sys, 'module/kcrumb_ring')),
     defaultInterface: defaultRoute?.[0],
   };
 }

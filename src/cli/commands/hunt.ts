@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { KcrumbError } from '../../errors.js';
 import type { Level } from '../../manifest/schema.js';
+import { SINKS, type Sink } from '../../instrument/template.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_BAD_INPUT, EXIT_NO, EXIT_OK } from '../exit-codes.js';
 import { kvmUsable, which } from '../hunt/host.js';
@@ -19,6 +20,7 @@ interface HuntFlags {
   modules?: string;
   add: string[];
   level?: Level;
+  sink: Sink;
   functions?: string;
   rounds: number;
   silence: number;
@@ -64,6 +66,7 @@ export function registerHunt(command: Command, ctx: CommandContext): void {
     .option('--add <path>', 'more files or folders for the guest, at the same path (repeatable)', collect, [])
     .addOption(new Option('-l, --level <level>', 'first round level (default: every-line, functions from 4 files)').choices(['every-line', 'branches', 'functions']))
     .option('-f, --functions <names>', 'functions to instrument (names and globs, comma-separated), instead of the default selection')
+    .addOption(new Option('--sink <sink>', 'printk, or ring: breadcrumbs in kcrumb_ring.ko (built for the kernel and loaded first), printed by the panic').choices([...SINKS]).default('printk'))
     .option('--rounds <n>', 'at most this many boots, zooming in after each', positive('--rounds'), 3)
     .option('--silence <seconds>', 'seconds of console silence after the script started before an NMI (above the 10 to 20 s the blocked-task detector takes)', positive('--silence'), 30)
     .option('--timeout <seconds>', 'seconds a boot may take before QEMU is killed', positive('--timeout'), 180)
@@ -127,6 +130,7 @@ async function runHunt(ctx: CommandContext, given: string[], flags: HuntFlags): 
         accel,
         level,
         functions: flags.functions,
+        sink: flags.sink,
         rounds: flags.rounds,
         silenceS: flags.silence,
         timeoutS: flags.timeout,

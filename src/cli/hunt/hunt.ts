@@ -10,10 +10,12 @@ import { KcrumbError } from '../../errors.js';
 import { guestProgress, SCRIPT_START_MARK, type GuestProgress } from '../../hunt/guest-init.js';
 import { guestKernelArgs } from '../../hunt/kernel-args.js';
 import type { Level } from '../../manifest/schema.js';
+import type { Sink } from '../../instrument/template.js';
 import { sha256 } from '../../manifest/hash.js';
 import type { Output } from '../output.js';
 import { planGuest } from './guest-files.js';
 import { buildModules } from './kbuild.js';
+import { buildRing } from '../ring-build.js';
 import { checkBuiltModule, type KernelPieces } from './kernel.js';
 import { writeInitramfs } from './pack.js';
 import { Phases } from './progress.js';
@@ -32,6 +34,8 @@ export interface HuntOptions {
   accel: 'kvm' | 'tcg';
   level: Level;
   functions?: string;
+  /** ring: breadcrumbs go to kcrumb_ring.ko, built here for the kernel and loaded before the module. */
+  sink: Sink;
   rounds: number;
   silenceS: number;
   timeoutS: number;
@@ -134,7 +138,7 @@ async function runRound(options: HuntOptions, huntDir: string, round: number, ph
       const target = join(dir, `${tag}.json`);
       const argv = previous
         ? ['zoom', '--json', '--tag', tag, '--manifest', previous, last!.boot.serialLog]
-        : ['instrument', '--json', '--level', options.level, '--tag', tag, '--manifest', target, ...(options.functions ? ['--functions', options.functions] : []), ...options.files];
+        : ['instrument', '--json', '--level', options.level, '--sink', options.sink, '--tag', tag, '--manifest', target, ...(options.functions ? ['--functions', options.functions] : []), ...options.files];
       const result = await kcrumb(argv, options.cwd);
       writeFileSync(join(dir, previous ? 'zoom.txt' : 'instrument.txt'), `$ kcrumb ${argv.join(' ')}\n${result.out}\n${result.err}\n`);
       if (result.code !== 0) throw new KcrumbError('input', `kcrumb ${argv[0]} failed (exit ${result.code}): ${firstError(result.err)}`);
@@ -150,7 +154,10 @@ async function runRound(options: HuntOptions, huntDir: string, round: number, ph
   const modules = await phases.run(
     name('build'),
     async () => {
-      const kos = await buildModules(options.moduleDir, options.kernel.kdir, join(dir, 'build.log'), { signal: options.signal });
+      // --sink ring: the module links to kcrumb_ring_record, so kcrumb_ring.ko is built first and packed with it
+      const ring = options.sink === 'ring' ? await buildRing({ kdir: options.kernel.kdir, outDir: join(dir, 'kcrumb-ring'), signal: options.signal }) : undefined;
+      const makeArgs = ring ? [`KBUILD_EXTRA_SYMBOLS=${ring.symvers}`] : [];
+      const kos = [...(ring ? [ring.ko] : []), ...(await buildModules(options.moduleDir, options.kernel.kdir, join(dir, 'build.log'), { signal: options.signal, makeArgs }))];
       for (const ko of kos) {
         checkBuiltModule(ko, options.kernel);
         copyFileSync(ko, join(dir, basename(ko)));
