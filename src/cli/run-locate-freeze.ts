@@ -4,7 +4,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
 import { annotateLine } from '../locate/annotate.js';
 import { locateFreeze, type Answer } from '../locate/locate.js';
-import { formatJson, formatLcov, formatText, type ReportPaths, type SourceWindow } from '../locate/report.js';
+import { focusOf, formatJson, formatLcov, formatText, type ReportPaths, type SourceWindow } from '../locate/report.js';
 import { CrumbResolver } from '../locate/resolve.js';
 import { DEFAULT_LIMITS, latin1, readForward } from '../locate/read-log.js';
 import { RecordedSources } from '../manifest/recorded-sources.js';
@@ -12,7 +12,7 @@ import type { Manifest } from '../manifest/schema.js';
 import type { CommandContext } from './context.js';
 import { EXIT_NO, EXIT_OK } from './exit-codes.js';
 import { readLogArgument, withLogFile } from './log-file.js';
-import { manifestFilePath, requireManifests, type StoredManifest } from './manifest-store.js';
+import { loadManifests, manifestFilePath, type StoredManifest } from './manifest-store.js';
 
 export interface LocateFlags {
   manifest?: string;
@@ -25,7 +25,7 @@ export interface LocateFlags {
 
 /** The whole of `kcrumb locate-freeze LOG`: prints the answer, returns the exit code (watch calls it too). */
 export async function runLocateFreeze(ctx: CommandContext, log: string, flags: LocateFlags): Promise<number> {
-  const stored = requireManifests(ctx.cwd, flags.manifest);
+  const stored = loadManifests(ctx.cwd, flags.manifest);
   const warnings = duplicateTagWarnings(stored);
   const manifests = stored.map((s) => s.manifest);
   const resolver = new CrumbResolver(manifests);
@@ -36,6 +36,10 @@ export async function runLocateFreeze(ctx: CommandContext, log: string, flags: L
   if (analysis.textLines === 0 && !analysis.boot) {
     throw new KcrumbError('input', `${log}: ${analysis.bytes === 0 ? 'is empty' : 'has no text lines: not a kernel log'}`);
   }
+  // A log of an uninstrumented module is read for the kernel's reports alone; without those it needs a manifest.
+  if (stored.length === 0 && analysis.reports.length === 0) {
+    throw new KcrumbError('no-manifest', `no manifest in ${resolve(ctx.cwd, '.kcrumb')}, and no kernel report in ${log}`);
+  }
   const answer = locateFreeze({ analysis, resolver, fromStart, toEnd });
   answer.warnings.unshift(...warnings, ...sourceWarnings(answer, manifests));
   for (const warning of answer.warnings) ctx.output.err(`kcrumb: warning: ${warning}`);
@@ -43,7 +47,7 @@ export async function runLocateFreeze(ctx: CommandContext, log: string, flags: L
   if (flags.json) {
     ctx.output.out(JSON.stringify(formatJson(answer, paths), null, 2));
   } else {
-    const shown = answer.root?.at ?? answer.last;
+    const shown = focusOf(answer);
     const source = shown ? sourceWindow(manifests[shown.manifest], shown.crumb.file, shown.crumb.line, flags.context) : undefined;
     const lines = formatText(answer, { paths, source });
     if (answer.status === 'found') ctx.output.out(lines.join('\n'));

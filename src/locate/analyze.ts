@@ -1,14 +1,14 @@
 /**
  * One forward pass over log text: splits lines (chunks may cut them anywhere), tells boots apart, resolves
- * breadcrumbs into per-thread trails and collects lockup reports. Memory stays bounded whatever the log's
+ * breadcrumbs into per-thread trails and collects the kernel's reports (src/reports). Memory stays bounded whatever the log's
  * size: only the current boot and the last boot that held breadcrumbs are kept.
  */
 import { findCrumbs, RING_DUMP_START, RING_ENTRY } from '../breadcrumb.js';
 import { LockCatalog, LockTracker } from './locks.js';
-import { LockupParser } from './lockup.js';
 import { cleanLine, MAX_LINE, parseLogLine, type LogLine } from './log-line.js';
 import type { CrumbResolver } from './resolve.js';
 import { compareSightings, threadKey, ThreadTrails, type Sighting } from './threads.js';
+import { ReportParser, type KernelReport } from '../reports/parse.js';
 
 export interface AnalyzeOptions {
   resolver: CrumbResolver;
@@ -35,7 +35,8 @@ export interface Boot {
   printed: Uint32Array[];
   last?: Sighting;
   crumbs: number;
-  lockups: LockupParser;
+  /** The kernel's reports in this boot: oopses, BUGs, warnings, lockups, stalls, hung tasks, panics. */
+  reports: ReportParser;
   /** Messages the log says it lost: `** N printk messages dropped **` and kmsg sequence gaps. */
   dropped: number;
   /** Where in the log the last loss was noted. */
@@ -71,6 +72,8 @@ export interface LogAnalysis {
   lastUnknownOffset?: number;
   /** `tag#id` outside its manifest -> count. */
   unknownIds: Map<string, number>;
+  /** The kernel's reports of `boot`, or, in a log without breadcrumbs of ours, of the last boot that has any. */
+  reports: KernelReport[];
 }
 
 const DROPPED = /\*\* (\d+) printk messages dropped \*\*/;
@@ -82,6 +85,7 @@ export class LogAnalyzer {
   private lineNumber?: number;
   private current: Boot;
   private lastWithCrumbs?: Boot;
+  private lastWithReports?: Boot;
   private bootCount = 1;
   private lines = 0;
   private textLines = 0;
@@ -127,7 +131,9 @@ export class LogAnalyzer {
   /** Ends the log (a last line without newline, cut off by the freeze, still counts). */
   end(): LogAnalysis {
     if (this.carry.length > 0) this.flushCarry();
+    this.endBoot(this.current);
     const boot = this.current.crumbs > 0 ? this.current : this.lastWithCrumbs;
+    const reportBoot = boot ?? (this.current.reports.reports.length > 0 ? this.current : this.lastWithReports);
     return {
       boot,
       bootCount: this.bootCount,
@@ -137,7 +143,14 @@ export class LogAnalyzer {
       unknownTags: this.unknownTags,
       lastUnknownOffset: this.lastUnknownOffset,
       unknownIds: this.unknownIds,
+      reports: reportBoot?.reports.reports ?? [],
     };
+  }
+
+  /** A boot is over: its open reports get their titles. */
+  private endBoot(boot: Boot): void {
+    boot.reports.end();
+    if (boot.reports.reports.length > 0) this.lastWithReports = boot;
   }
 
   private line(raw: string, offset: number): void {
@@ -148,6 +161,7 @@ export class LogAnalyzer {
     const verdict = this.bootVerdict(parsed);
     if (verdict === 'new') {
       if (this.current.crumbs > 0) this.lastWithCrumbs = this.current;
+      this.endBoot(this.current);
       this.current = this.newBoot(this.bootCount++, parsed.text, offset, parsed.bootMarker === true, lineNumber);
     } else if (verdict === 'reanchor' || (this.current.firstLine === '' && parsed.text.trim() !== '')) {
       this.current.firstLine = shorten(parsed.text);
@@ -163,7 +177,7 @@ export class LogAnalyzer {
     }
     if (raw.includes('kcrumb-ring: dump on ')) this.ringDumpStart(boot, raw, offset, lineNumber);
     if (raw.includes('#')) this.crumbsIn(boot, raw, parsed, offset, lineNumber);
-    boot.lockups.feed(parsed, lineNumber, offset);
+    boot.reports.feed(parsed, lineNumber, offset);
   }
 
   /**
@@ -261,7 +275,7 @@ export class LogAnalyzer {
       locks: new LockTracker(this.catalog),
       printed: this.options.resolver.manifests.map((m) => new Uint32Array(m.crumbs.length)),
       crumbs: 0,
-      lockups: new LockupParser(),
+      reports: new ReportParser(),
       dropped: 0,
       timedLines: 0,
       ringDumps: [],

@@ -7,11 +7,13 @@ import { reachesByCalls, successorsOf } from '../manifest/successors.js';
 import type { Boot, LogAnalysis, RingDump } from './analyze.js';
 import { cycleOf, type CycleReport } from './livelock.js';
 import { quietLoop, type QuietLoop } from './crumb-notes.js';
-import { topInstrumentedFrame, type Frame, type LockupReport } from './lockup.js';
+import { topInstrumentedFrame, type Frame } from '../reports/frame.js';
+import type { KernelReport } from '../reports/parse.js';
+import { deathOf } from './death.js';
 import type { CrumbResolver } from './resolve.js';
 import type { HeldLock } from './locks.js';
 import { findRoot, type LockWait, type Root } from './root.js';
-import { lastOf, type Sighting, type Thread } from './threads.js';
+import { compareSightings, lastOf, type Sighting, type Thread } from './threads.js';
 
 export interface LocateInput {
   analysis: LogAnalysis;
@@ -32,13 +34,24 @@ export interface NextCrumb {
 }
 
 export interface LockupCheck {
-  report: LockupReport;
+  report: KernelReport;
   /** Innermost frame in an instrumented function, if any. */
   frame?: Frame;
   /** The report is about the answer's CPU or task. */
   sameThread: boolean;
   /** agrees-inlined: the frame's function calls the breadcrumb's, which the compiler inlined into it. */
   verdict: 'agrees' | 'agrees-inlined' | 'disagrees' | 'no-instrumented-frame';
+}
+
+/** A kernel report and the breadcrumb its CPU or task printed last before it. */
+export interface ReportCheck {
+  report: KernelReport;
+  /** The last breadcrumb the report's task (or CPU) printed before the report, if any. */
+  crumb?: Sighting;
+  /** Innermost frame in an instrumented function, if any. */
+  frame?: Frame;
+  /** The guilty frame's function against the breadcrumb's: see LockupCheck. */
+  verdict: LockupCheck['verdict'] | 'no-breadcrumb';
 }
 
 export interface BootSummary {
@@ -77,6 +90,10 @@ export interface Answer {
   otherCycles: Map<string, CycleReport>;
   boot?: BootSummary;
   lockups: LockupCheck[];
+  /** Every report the kernel printed in this boot (NMI backtraces aside), in log order. */
+  reports: ReportCheck[];
+  /** The report that tells how the run ended (an oops before the lockups it caused), when there is one. */
+  death?: ReportCheck;
   warnings: string[];
   /** For status none: what to check. */
   hint?: string;
@@ -89,13 +106,49 @@ export interface Answer {
 /** Reports that name stuck CPUs (an NMI backtrace alone names only whose stack it is). */
 const STUCK_KINDS = new Set(['soft-lockup', 'hard-lockup', 'rcu-stall']);
 const MAX_LOCKUPS = 8;
+/** The reports `lockups` held before `reports` (kept the same for one release). */
+const LOCKUP_KINDS = new Set(['soft-lockup', 'hard-lockup', 'rcu-stall', 'hung-task', 'nmi-backtrace']);
+
+/** A crash, bug or hang report (an NMI backtrace is only a stack some report asked for). */
+function isReport(report: KernelReport): boolean {
+  return report.kind !== 'nmi-backtrace';
+}
+
+/** Ties a report to the last breadcrumb its task (or, without caller ids, its CPU) printed before it. */
+function checkReport(report: KernelReport, threads: readonly Thread[], instrumented: ReadonlySet<string>, manifests: readonly Manifest[]): ReportCheck {
+  const keys = [report.caller, report.pid !== undefined ? `T${report.pid}` : undefined].filter((k): k is string => k !== undefined && k.startsWith('T'));
+  const before = (thread: Thread) => [...thread.crumbs].reverse().find((s) => reportedAfter(report, s));
+  let crumb: Sighting | undefined;
+  for (const key of keys) {
+    const thread = threads.find((t) => t.key === key);
+    if (thread && (crumb = before(thread))) break;
+  }
+  if (!crumb && report.cpus.length > 0) {
+    // no task match: the latest breadcrumb printed on the report's CPU before it
+    for (const thread of threads) {
+      const s = [...thread.crumbs].reverse().find((c) => reportedAfter(report, c) && c.cpu === report.cpus[0]);
+      if (s && (!crumb || compareSightings(s, crumb) > 0)) crumb = s;
+    }
+  }
+  const frames = report.frames.length > 0 ? report.frames : (report.backtraces[0]?.frames ?? []);
+  const frame = topInstrumentedFrame(frames, instrumented);
+  if (!crumb) return { report, frame, verdict: 'no-breadcrumb' };
+  const manifest = manifests[crumb.manifest];
+  let verdict: ReportCheck['verdict'] = 'no-instrumented-frame';
+  if (frame && frame.function === crumb.crumb.function) verdict = 'agrees';
+  else if (frame && reachesByCalls(manifest, frame.function, crumb.crumb.function)) verdict = 'agrees-inlined';
+  else if (frame) verdict = 'disagrees';
+  return { report, crumb, frame, verdict };
+}
 
 export function locateFreeze(input: LocateInput): Answer {
   const { analysis, resolver } = input;
   const warnings = tagWarnings(input);
   const boot = analysis.boot;
   if (!boot?.last) {
-    return { status: 'none', waits: [], held: new Map(), threads: [], next: [], otherCycles: new Map(), lockups: [], warnings, hint: noneHint(input) };
+    const reports = analysis.reports.filter(isReport).map((report): ReportCheck => ({ report, verdict: 'no-breadcrumb' }));
+    const death = deathOf(reports);
+    return { status: 'none', waits: [], held: new Map(), threads: [], next: [], otherCycles: new Map(), lockups: [], reports, death, warnings, hint: noneHint(input, reports.length > 0) };
   }
   const threads = boot.threads.list();
   const { last, choice } = chooseLast(boot, threads);
@@ -118,7 +171,7 @@ export function locateFreeze(input: LocateInput): Answer {
     );
   }
   const instrumented = resolver.functionNames();
-  const { root, waits } = findRoot({ threads, locks: boot.locks, reports: boot.lockups.reports, last, manifests: resolver.manifests, instrumented });
+  const { root, waits } = findRoot({ threads, locks: boot.locks, reports: boot.reports.reports, last, manifests: resolver.manifests, instrumented });
   if (resolver.manifests.some((m) => m.level !== 'every-line') && (waits.length > 0 || root.lock)) {
     warnings.push('lock analysis reads only statements with breadcrumbs: below --level every-line a lock taken or dropped without one is not seen');
   }
@@ -131,6 +184,8 @@ export function locateFreeze(input: LocateInput): Answer {
   }
   const cycle = cycles.get(answerThread.key);
   cycles.delete(answerThread.key);
+  const running = runningFunctions(boot, resolver);
+  const reports = boot.reports.reports.filter(isReport).map((report) => checkReport(report, threads, running, resolver.manifests));
   return {
     status: 'found',
     root,
@@ -143,7 +198,9 @@ export function locateFreeze(input: LocateInput): Answer {
     cycle,
     otherCycles: cycles,
     boot: summarizeBoot(boot, input),
-    lockups: checkLockups(boot, last, runningFunctions(boot, resolver), manifest),
+    lockups: checkLockups(boot, last, running, manifest),
+    reports,
+    death: deathOf(reports),
     warnings,
     quietLoop: quietLoop(manifest, last.crumb, boot.printed[last.manifest][last.crumb.id - 1]),
     ringDump: last.fromDump ? [...boot.ringDumps].reverse().find((dump) => dump.offset <= last.offset) : undefined,
@@ -154,7 +211,7 @@ export function locateFreeze(input: LocateInput): Answer {
  * The report came after the breadcrumb ran: by place in the log, or for an entry of a ring dump (printed
  * when the kernel died, after the reports) by the clock.
  */
-function reportedAfter(report: LockupReport, s: Sighting): boolean {
+function reportedAfter(report: KernelReport, s: Sighting): boolean {
   if (s.fromDump && report.time !== undefined && s.time !== undefined) return report.time > s.time;
   return report.offset > s.offset;
 }
@@ -165,7 +222,7 @@ function reportedAfter(report: LockupReport, s: Sighting): boolean {
  */
 function chooseLast(boot: Boot, threads: Thread[]): { last: Sighting; choice?: string } {
   const latest = boot.last!;
-  const later = boot.lockups.reports.filter((report) => reportedAfter(report, latest));
+  const later = boot.reports.reports.filter((report) => reportedAfter(report, latest));
   const stuck = new Set(later.filter((report) => STUCK_KINDS.has(report.kind)).flatMap((report) => report.cpus));
   if (stuck.size > 0 && !stuck.has(latest.cpu)) {
     const thread = threads.find((t) => stuck.has(lastOf(t).cpu));
@@ -186,7 +243,8 @@ function chooseLast(boot: Boot, threads: Thread[]): { last: Sighting; choice?: s
 
 function checkLockups(boot: Boot, last: Sighting, instrumented: ReadonlySet<string>, manifest: Manifest): LockupCheck[] {
   const checks: LockupCheck[] = [];
-  for (const report of boot.lockups.reports) {
+  for (const report of boot.reports.reports) {
+    if (!LOCKUP_KINDS.has(report.kind)) continue;
     const frame = topInstrumentedFrame(report.frames, instrumented);
     const sameThread = report.cpus.includes(last.cpu) || (report.pid !== undefined && last.thread === `T${report.pid}`);
     if (!sameThread && !frame) continue;
@@ -217,7 +275,7 @@ function runningFunctions(boot: Boot, resolver: CrumbResolver): Set<string> {
  * interrupts a livelock reports at once, a deadlock is reported seconds later), else the log's last time.
  */
 function quietUntil(boot: Boot, last: Sighting): number | undefined {
-  const report = boot.lockups.reports.find((r) => reportedAfter(r, last) && r.time !== undefined);
+  const report = boot.reports.reports.find((r) => reportedAfter(r, last) && r.time !== undefined);
   return report?.time ?? boot.lastTime;
 }
 
@@ -249,9 +307,12 @@ function tagWarnings(input: LocateInput): string[] {
   return warnings;
 }
 
-function noneHint(input: LocateInput): string {
+function noneHint(input: LocateInput, reported: boolean): string {
   const { analysis, resolver } = input;
   const tags = resolver.manifests.map((m) => m.tag);
+  if (reported) {
+    return 'no breadcrumb of ours before the kernel\'s reports: instrument the functions of their stacks with kcrumb zoom LOG FILES... (the C files that define them), rebuild, and run again';
+  }
   if (tags.length === 0) return 'no manifest: run kcrumb locate-freeze in the directory where kcrumb instrument ran, or pass --manifest FILE|DIR';
   if (analysis.unknownTags.size > 0) {
     return `the log has breadcrumbs of tag ${[...analysis.unknownTags.keys()].join(', ')}, not of ${tags.join(', ')}: pass the manifest of that run with --manifest`;

@@ -5,7 +5,9 @@
 import { INSERTED_SPAN } from '../breadcrumb.js';
 import type { Manifest, ManifestCrumb } from '../manifest/schema.js';
 import type { CycleReport, PlacedPoint } from './livelock.js';
-import type { Answer, LockupCheck } from './locate.js';
+import type { Answer, LockupCheck, ReportCheck } from './locate.js';
+import { DEATH_VERBS, notAFreeze } from './death.js';
+import { frameText, type Frame } from '../reports/frame.js';
 import { contextLine, contextTag, quietLoopLine } from './crumb-notes.js';
 import type { Boot, RingDump } from './analyze.js';
 import { describeMatch, type HeldLock } from './locks.js';
@@ -40,9 +42,23 @@ interface Report {
 /** The sections of the text report, in order; each gives its lines (none when it has nothing to say). */
 const SECTIONS: ((report: Report) => string[])[] = [headLines, runLines, nextLines, waitLines, trailLines, kernelLines];
 
+/** The breadcrumb the answer is about: the crashed CPU's or task's last one, else the root's, else the last. */
+export function focusOf(answer: Answer): Sighting | undefined {
+  return crashOf(answer)?.crumb ?? answer.root?.at ?? answer.last;
+}
+
+/** The report of a run that crashed or went on (not a freeze), when there is one. */
+function crashOf(answer: Answer): ReportCheck | undefined {
+  return answer.death && notAFreeze(answer.death.report.death) ? answer.death : undefined;
+}
+
 export function formatText(answer: Answer, options: TextOptions): string[] {
   const last = answer.last;
-  if (!last) return ['kcrumb: no breadcrumb of ours in the log', ...(answer.hint ? [`kcrumb: hint: ${answer.hint}`] : [])];
+  if (!last) {
+    const head = answer.death ? `kcrumb: note: ${deathPhrase(answer.death)}, and no breadcrumb of ours is in the log` : 'kcrumb: no breadcrumb of ours in the log';
+    const reports = answer.reports.length > 0 ? ['', ...reportLines(answer.reports, answer.death)] : [];
+    return [head, ...reports, ...(answer.hint ? [`kcrumb: hint: ${answer.hint}`] : [])];
+  }
   const where = (m: number, c: ManifestCrumb) => `${options.paths.display(m, c.file)}:${c.line}:${c.column}`;
   const report: Report = { answer, options, last, where };
   return SECTIONS.flatMap((section) => section(report));
@@ -52,6 +68,8 @@ export function formatText(answer: Answer, options: TextOptions): string[] {
 function headLines({ answer, options, last, where }: Report): string[] {
   const out: string[] = [];
   const { root, cycle } = answer;
+  const crash = crashOf(answer);
+  if (crash) return crashLines(crash, last, options.paths, options.source);
   if (cycle?.livelock) {
     out.push(...livelockLines(cycle, where));
     out.push(`${where(last.manifest, last.crumb)}: note: last breadcrumb printed #${last.crumb.id} (${last.crumb.function}), a point on that cycle`);
@@ -66,7 +84,8 @@ function headLines({ answer, options, last, where }: Report): string[] {
     out.push(`${where(shown.manifest, shown.crumb)}: note: root of the freeze (${root!.reason}): #${shown.crumb.id} (${shown.crumb.function}): ${headline(root!, answer.waits)}`);
   } else {
     const tail = root && root.reason !== 'unknown' ? `; root (${root.reason}): ${headline(root, answer.waits)}` : '';
-    out.push(`${lastNote}: the freeze is at or after this statement${tail}`);
+    const reported = answer.death ? ` (the kernel reported ${answer.death.report.title})` : '';
+    out.push(`${lastNote}: the freeze is at or after this statement${reported}${tail}`);
   }
   if (options.source) out.push(...sourceLines(options.source, shown.crumb.line));
   out.push(`  in ${shown.crumb.function}(), ${shown.crumb.kind} breadcrumb, ${ranOn(shown)}`);
@@ -116,6 +135,7 @@ function runLines({ answer }: Report): string[] {
 /** What could have printed next and did not (for a livelock, the cycle itself said it). */
 function nextLines({ answer, last, where }: Report): string[] {
   if (answer.cycle?.livelock) return ['']; // what could print next is the cycle itself: only the blank line
+  if (crashOf(answer)) return ['']; // nothing froze: what could have printed next is no question
   if (answer.next.length === 0) {
     return [
       '',
@@ -176,8 +196,10 @@ function trailLines({ answer, last, where }: Report): string[] {
 
 /** The kernel's own lockup reports, checked against the answer. */
 function kernelLines({ answer, last }: Report): string[] {
-  if (answer.lockups.length === 0) return [];
-  return ['', 'What the kernel reported:', ...answer.lockups.flatMap((check) => lockupLines(check, last))];
+  const out: string[] = [];
+  if (answer.reports.length > 0) out.push('', ...reportLines(answer.reports, answer.death));
+  if (answer.lockups.length > 0) out.push('', 'Lockup reports against the answer:', ...answer.lockups.flatMap((check) => lockupLines(check, last)));
+  return out;
 }
 
 /** A ring dump's entry was recorded when it ran and printed only when the kernel died. */
@@ -189,6 +211,87 @@ function ringDumpLine(dump: RingDump): string {
   const place = dump.lineNumber !== undefined ? `log line ${dump.lineNumber}` : `log byte ${dump.offset}`;
   const when = dump.reason === 'unknown' ? '' : ` printed on ${dump.reason}`;
   return `from a kcrumb ring dump${when} at ${place} (${dump.entries} entries): the trails are what the rings held when the kernel died, timed when each breadcrumb ran`;
+}
+
+/** `CPU 1 faulted (BUG: unable to handle kernel paging request in write_metadata_copy)` */
+function deathPhrase(check: ReportCheck): string {
+  const { report } = check;
+  const who = report.cpus.length > 0 ? `CPU ${report.cpus[0]}` : report.task ? `task ${report.task}:${report.pid}` : 'the kernel';
+  const work = report.work ? ` in work item ${report.work}${report.workqueue ? ` (workqueue ${report.workqueue})` : ''}` : report.task && report.cpus.length > 0 ? ` (task ${report.task}:${report.pid})` : '';
+  return `${who}${work} ${DEATH_VERBS[report.death]} (${report.title})`;
+}
+
+/** The headline of a run that crashed or went on: the report, tied to its CPU's or task's last breadcrumb. */
+function crashLines(check: ReportCheck, last: Sighting, paths: ReportPaths, source?: SourceWindow): string[] {
+  const where = (m: number, c: ManifestCrumb) => `${paths.display(m, c.file)}:${c.line}:${c.column}`;
+  const fileOf = (s: Sighting) => paths.display(s.manifest, s.crumb.file);
+  const { report } = check;
+  const went = report.panicked
+    ? `; then the kernel panicked${report.panic ? ` (${report.panic})` : ''}`
+    : report.death === 'oops' || report.death === 'bug'
+      ? '; the task was killed and the kernel went on'
+      : '; the machine went on';
+  const out: string[] = [];
+  const at = check.crumb;
+  if (at) {
+    const did = report.death === 'warning' || report.death === 'lockdep' ? 'triggered it' : 'did it';
+    out.push(`${where(at.manifest, at.crumb)}: note: ${deathPhrase(check)} right after #${at.crumb.id} (${at.crumb.function}): this statement or a call it makes ${did}${went}`);
+  } else {
+    out.push(`${where(last.manifest, last.crumb)}: note: ${deathPhrase(check)}${went}; its CPU and task printed no breadcrumb of ours before it: this is only the last breadcrumb printed (#${last.crumb.id}, ${last.crumb.function}, on ${describeThread(last)})`);
+  }
+  const shown = at ?? last;
+  if (source) out.push(...sourceLines(source, shown.crumb.line));
+  out.push(`  in ${shown.crumb.function}(), ${shown.crumb.kind} breadcrumb, ${ranOn(shown)}`);
+  out.push(`  ${logPlace(shown)}: ${shown.text}`);
+  if (report.guilty) out.push(`  guilty frame: ${guiltyText(report.guilty)}${agreement(check, fileOf(shown))}`);
+  return out;
+}
+
+function guiltyText(frame: Frame): string {
+  const place = frame.file ? ` at ${frame.file}:${frame.line}` : '';
+  return `${frameText(frame)}${place}`;
+}
+
+/** Whether the guilty frame's line (from --ko and addr2line) is the breadcrumb's. */
+export function agreement(check: ReportCheck, crumbFile: string): string {
+  const at = check.crumb;
+  const guilty = check.report.guilty;
+  if (!at || !guilty) return '';
+  if (guilty.file && guilty.line !== undefined) {
+    const same = sameFile(guilty.file, crumbFile);
+    if (same && guilty.function === at.crumb.function) {
+      return guilty.line === at.crumb.line ? `: the same line as breadcrumb #${at.crumb.id}` : `: in ${at.crumb.function}() as breadcrumb #${at.crumb.id}, line ${guilty.line} against its line ${at.crumb.line}`;
+    }
+  }
+  if (guilty.function === at.crumb.function) return `: agrees with breadcrumb #${at.crumb.id} (${at.crumb.function})`;
+  if (check.verdict === 'agrees-inlined') return `: agrees with breadcrumb #${at.crumb.id}: ${check.frame!.function}() calls ${at.crumb.function}(), inlined`;
+  return `: breadcrumb #${at.crumb.id} is in ${at.crumb.function}(), a caller or an earlier step`;
+}
+
+/** addr2line prints the path the build saw; the manifest's is relative to its root. */
+function sameFile(a: string, b: string): boolean {
+  const tail = (p: string) => p.split('/').filter(Boolean).slice(-2).join('/');
+  return a === b || a.endsWith(`/${b}`) || b.endsWith(`/${a}`) || tail(a) === tail(b);
+}
+
+/** Every report, in log order: title, where in the log, who, guilty frame. */
+function reportLines(reports: readonly ReportCheck[], death?: ReportCheck): string[] {
+  const out = ['What the kernel reported:'];
+  for (const check of reports) {
+    const { report } = check;
+    const place = report.lineNumber !== undefined ? `log line ${report.lineNumber}` : `log byte ${report.offset}`;
+    const who = [
+      report.cpus.length ? `CPU ${report.cpus.join(',')}` : '',
+      report.task ? `task ${report.task}${report.pid !== undefined ? `:${report.pid}` : ''}` : '',
+      report.work ? `work ${report.work}${report.workqueue ? ` on ${report.workqueue}` : ''}` : '',
+    ].filter(Boolean).join(', ');
+    const marks = [check === death ? 'how the run ended' : '', report.nested ? 'nested in the report before' : '', report.panicked ? 'panicked' : ''].filter(Boolean);
+    out.push(`  ${report.title} (${place}${who ? `; ${who}` : ''})${marks.length ? ` [${marks.join('; ')}]` : ''}`);
+    if (report.guilty) out.push(`    guilty frame ${guiltyText(report.guilty)}`);
+    else if (report.source) out.push(`    at ${report.source.file}:${report.source.line}`);
+    if (check.crumb) out.push(`    last breadcrumb of its ${check.crumb.thread.startsWith('T') ? 'task' : 'CPU'} before it: #${check.crumb.crumb.id} (${check.crumb.crumb.function})`);
+  }
+  return out;
 }
 
 /** The root in a few words, for the first line. */
@@ -375,6 +478,10 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
       sameThread: c.sameThread,
       verdict: c.verdict,
     })),
+    reports: answer.reports.map((c) => reportJson(c, sighting)),
+    death: answer.death
+      ? { kind: answer.death.report.kind, death: answer.death.report.death, title: answer.death.report.title, freeze: !notAFreeze(answer.death.report.death), report: answer.reports.indexOf(answer.death) }
+      : null,
     warnings: answer.warnings,
     hint: answer.hint ?? null,
     quietLoop: answer.quietLoop ? { ...answer.quietLoop, note: quietLoopLine(answer.quietLoop) } : null,
@@ -411,4 +518,47 @@ export function formatLcov(boot: Boot, manifests: readonly Manifest[], absoluteP
     });
   });
   return out.length ? out.join('\n') + '\n' : '';
+}
+
+/** One report in --json (`reports`); `lockups` keeps its older shape for one release. */
+function reportJson(check: ReportCheck, sighting: (s: Sighting) => unknown) {
+  const { report } = check;
+  const frame = (f: Frame) => ({
+    function: f.function,
+    symbol: f.symbol,
+    offset: f.offset,
+    size: f.size,
+    module: f.module ?? null,
+    reliable: f.reliable,
+    pc: f.pc ?? false,
+    interrupt: f.interrupt ?? false,
+    file: f.file ?? null,
+    line: f.line ?? null,
+    inlinedCalls: f.inlinedCalls ?? null,
+  });
+  return {
+    kind: report.kind,
+    death: report.death,
+    title: report.title,
+    header: report.header,
+    cpu: report.cpus[0] ?? null,
+    cpus: report.cpus,
+    task: report.task ?? null,
+    pid: report.pid ?? null,
+    workqueue: report.workqueue ?? null,
+    work: report.work ?? null,
+    frames: report.frames.map(frame),
+    guilty: report.guilty ? frame(report.guilty) : null,
+    source: report.source ?? null,
+    access: report.access ?? null,
+    lineNumber: report.lineNumber ?? null,
+    offset: report.offset,
+    time: report.time ?? null,
+    panicked: report.panicked,
+    panic: report.panic ?? null,
+    nested: report.nested,
+    backtraces: report.backtraces.map((b) => ({ cpu: b.cpus[0] ?? null, task: b.task ?? null, pid: b.pid ?? null, frames: b.frames.map(frame) })),
+    lastCrumb: check.crumb ? sighting(check.crumb) : null,
+    verdict: check.verdict,
+  };
 }

@@ -11,7 +11,8 @@
 import { reachesByCalls } from '../manifest/successors.js';
 import type { Manifest } from '../manifest/schema.js';
 import { conflicts, describeMatch, matchLocks, matchRank, type HeldLock, type LockMatch, type LockSite, type LockTracker } from './locks.js';
-import { topInstrumentedFrame, type LockupReport } from './lockup.js';
+import { topInstrumentedFrame } from '../reports/frame.js';
+import type { KernelReport } from '../reports/parse.js';
 import { lastOf, type Sighting, type Thread } from './threads.js';
 
 export type RootReason = 'self-deadlock' | 'holds-lock-waited-by' | 'abba' | 'stopped-first' | 'unknown';
@@ -55,7 +56,7 @@ export interface Root {
 export interface RootInput {
   threads: readonly Thread[];
   locks: LockTracker;
-  reports: readonly LockupReport[];
+  reports: readonly KernelReport[];
   /** The last breadcrumb printed (the fallback). */
   last: Sighting;
   manifests: readonly Manifest[];

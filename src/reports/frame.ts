@@ -25,6 +25,8 @@ export interface Frame {
   /** Source place, when the log or addr2line gave it. */
   file?: string;
   line?: number;
+  /** addr2line: the functions inlined at this address, innermost first (file/line above is the line in `function` itself). */
+  inlinedCalls?: { function: string; file: string; line: number }[];
 }
 
 const ADDRESSES = String.raw`(?:\[<?[0-9a-f]+>?\] ?){0,2}`;

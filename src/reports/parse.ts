@@ -103,7 +103,9 @@ export class ReportParser {
     const text = raw.trimStart();
     const context = line.caller ?? '';
     if (ANY_HEADER.test(text) && this.header(text, line, context, lineNumber, offset)) return;
-    const open = context ? this.open.get(context) : this.latest;
+    // A report's lines carry its printer's caller id; one begun in interrupt context (`C1`) may go on in
+    // the interrupted task's (`T400`): a line of no open report of its own goes to the latest one.
+    const open = (context ? this.open.get(context) : undefined) ?? this.latest;
     if (!open) return;
     if (++open.lines > MAX_REPORT_LINES || ++open.idle > IDLE_LINES) return this.close(open);
     if (this.body(open, text)) open.idle = 0;

@@ -44,7 +44,8 @@ async function tree(): Promise<string> {
   return root;
 }
 
-const FIRST_LINE = 'drivers/md/dm-demo.c:47:9: note: last breadcrumb #13 (demo_presuspend): the freeze is at or after this statement';
+const FIRST_LINE =
+  'drivers/md/dm-demo.c:47:9: note: last breadcrumb #13 (demo_presuspend): the freeze is at or after this statement (the kernel reported BUG: soft lockup in demo_presuspend)';
 
 describe('kcrumb locate-freeze', async () => {
   const root = await tree();

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LockupParser, parseFrame, topInstrumentedFrame } from '../../src/locate/lockup.js';
+import { parseFrame, topInstrumentedFrame } from '../../src/reports/frame.js';
+import { ReportParser } from '../../src/reports/parse.js';
 import { parseLogLine } from '../../src/locate/log-line.js';
 import { crumbs, demo, locateText, merge, render, say, softLockup, type Event } from './helpers.js';
 
 function reportsOf(lines: string[]) {
-  const parser = new LockupParser();
+  const parser = new ReportParser();
   lines.forEach((line, i) => parser.feed(parseLogLine(line), i + 1, i * 100));
-  return parser.reports;
+  return parser.end();
 }
 
 describe('lockup reports', () => {
