@@ -26,4 +26,8 @@ KCRUMB_SRC_PATHS="drivers/md fs/ext4" scripts/kernel-env.sh >/dev/null
   echo "## 3. What one breadcrumb costs the freezing machine"
   echo
   node --import tsx bench/breadcrumb-cost.ts
+  echo
+  echo "## 4. Small runs: start-up, one module, one log"
+  echo
+  node --import tsx bench/small-runs.ts
 } | tee bench/results.md
