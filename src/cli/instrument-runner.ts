@@ -1,5 +1,6 @@
 /**
- * `kcrumb instrument` on many files: the same steps as instrumentSources, spread over worker threads.
+ * `kcrumb instrument` on many files: instrument's one orchestrator (runInstrument) with an executor that
+ * spreads the work over worker threads.
  * Files are planned in parallel and numbered strictly in argument order (a file's first breadcrumb number
  * is known once every earlier file is planned), so the result is the same as in one thread. Workers
  * stage each instrumented file beside its target; nothing is renamed until every file succeeded.
@@ -9,32 +10,17 @@ import { resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { KcrumbError } from '../errors.js';
-import {
-  choicesFromAnalyses,
-  emptyResult,
-  finishResult,
-  manifestHeader,
-  recordSkippedFiles,
-  setAsideNeverInstrumented,
-  type InstrumentOptions,
-  type InstrumentResult,
-} from '../instrument/instrument.js';
+import { runInstrument, type Executor, type InstrumentResult, type RunOptions } from '../instrument/instrument.js';
 import type { FileAnalysis } from '../instrument/analyze.js';
 import type { FileChoice } from '../instrument/plan-file.js';
-import { ManifestBuilder } from '../manifest/build.js';
-import { globToRegExp } from '../select/select-functions.js';
+import type { PlanRecord } from '../manifest/build.js';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './instrument-worker.js';
 import { FileSpool } from './file-spool.js';
 import { discardStaged, type StagedFile } from './source-files.js';
 
-export interface PoolOptions extends InstrumentOptions {
+export interface PoolOptions extends RunOptions {
   cwd: string;
   dryRun: boolean;
-  onProgress?: (done: number, total: number) => void;
-  /** Receives the manifest's JSON piece by piece; the returned manifest then has no breadcrumbs or functions. */
-  emitManifest?: (json: string) => void;
-  /** How many selected functions the result lists (the rest are only counted); all by default. */
-  keepSelected?: number;
   /** Worker threads at most (one per core by default). */
   jobs?: number;
 }
@@ -59,55 +45,39 @@ const WINDOW = 4;
 const V8_TIER_UP_BUDGET = '--interrupt-budget=1000000';
 
 export async function instrumentWithPool(given: string[], options: PoolOptions): Promise<PoolResult> {
-  const aside = setAsideNeverInstrumented(given.map((path) => ({ path })), options.root);
-  const paths = aside.files.map((f) => f.path);
   setFlagsFromString(V8_TIER_UP_BUDGET);
-  const pool = startWorkers(Math.min(options.jobs ?? availableParallelism(), paths.length), options);
   const staged: StagedFile[] = [];
   const spool = options.emitManifest ? new FileSpool() : undefined;
+  let pool: Pool | undefined;
   try {
-    let choices: (index: number) => FileChoice[] | undefined = () => undefined;
-    let isInstrumented: (name: string) => boolean;
-    const warnings: string[] = [];
-    if (options.functions) {
-      const regexes = options.functions.map(globToRegExp);
-      isInstrumented = (name) => regexes.some((r) => r.test(name));
-    } else {
-      const analyses = await pool.map(paths, (index, path) => ({ type: 'analyze', index, path }), (reply) => (reply as { analysis: FileAnalysis }).analysis);
-      const selection = choicesFromAnalyses(analyses, options);
-      choices = (index) => selection.choicesFor(index, analyses[index].functions);
-      isInstrumented = selection.isInstrumented;
-      warnings.push(...selection.finish());
-    }
-    const result = emptyResult();
-    result.warnings.push(...warnings);
-    const builder = new ManifestBuilder(manifestHeader(options), isInstrumented, options.emitManifest, spool);
-    const keep = options.keepSelected ?? Infinity;
-    const matched = new Set<string>();
-    const patterns = (options.functions ?? []).map((p) => ({ p, regex: globToRegExp(p) }));
-    recordSkippedFiles(result, builder, aside.skippedFiles);
-    await numberInOrder(pool, paths, choices, options, (plan, firstId, rendered) => {
-      result.skipped.push(...plan.skipped.map((s) => ({ ...s, path: plan.path })));
-      for (const fn of plan.functions) {
-        if (result.selected.length < keep) result.selected.push({ name: fn.name, path: plan.path, line: fn.line, reason: fn.reason, crumbs: fn.siteCount });
-        result.selectedCount++;
-      }
-      for (const fn of [...plan.functions, ...plan.skipped]) notePatterns(patterns, fn.name, matched);
-      if (plan.functions.length === 0) return;
-      builder.addFile(plan, rendered, firstId);
-      if (rendered.staged) staged.push({ temp: rendered.staged, target: resolve(options.cwd, plan.path) });
-      if (rendered.text !== undefined) result.outputs.push({ path: plan.path, text: rendered.text });
-    });
-    if (options.functions) result.warnings.push(...unmatchedPatterns(options.functions, matched, result.selectedCount + result.skipped.length, paths.length));
-    finishResult(result, builder);
+    const result = await runInstrument(
+      given.map((path) => ({ path })),
+      { ...options, spool },
+      (files) => {
+        pool = startWorkers(Math.min(options.jobs ?? availableParallelism(), files.length), options);
+        return onWorkers(pool, files.map((f) => f.path), options, staged);
+      },
+    );
     return { result, staged };
   } catch (error) {
     discardStaged(staged);
     throw error;
   } finally {
     spool?.dispose();
-    await pool.stop();
+    await pool?.stop();
   }
+}
+
+/** The executor of a run on worker threads; the files workers stage are added to `staged`. */
+function onWorkers(pool: Pool, paths: string[], options: PoolOptions, staged: StagedFile[]): Executor {
+  return {
+    analyze: () => pool.map(paths, (index, path) => ({ type: 'analyze', index, path }), (reply) => (reply as { analysis: FileAnalysis }).analysis),
+    planAll: (choices, number, add) =>
+      numberInOrder(pool, paths, choices, options, number, (index, plan, rendered) => {
+        if (rendered.staged) staged.push({ temp: rendered.staged, target: resolve(options.cwd, plan.path) });
+        add(index, plan, rendered);
+      }),
+  };
 }
 
 type Rendered = Extract<WorkerReply, { type: 'rendered' }>;
@@ -123,35 +93,33 @@ async function numberInOrder(
   paths: string[],
   choices: (index: number) => FileChoice[] | undefined,
   options: PoolOptions,
-  add: (plan: Planned['plan'], firstId: number, rendered: Rendered) => void,
+  number: (index: number, plan: PlanRecord) => number,
+  add: (index: number, plan: PlanRecord, rendered: Rendered) => void,
 ): Promise<void> {
   const planned = new Map<number, { plan: Planned; worker: number }>();
-  const waiting = new Map<number, { plan: Planned; firstId: number }>();
+  const waiting = new Map<number, Planned>();
   const rendered = new Map<number, Rendered>();
   let nextToSend = 0;
   let nextToNumber = 0;
   let nextToAdd = 0;
-  let nextId = 1;
 
   await pool.run((worker, reply) => {
     if (reply?.type === 'planned') {
       planned.set(reply.index, { plan: reply, worker });
       for (let entry = planned.get(nextToNumber); entry; entry = planned.get(nextToNumber)) {
         planned.delete(nextToNumber);
-        waiting.set(nextToNumber, { plan: entry.plan, firstId: nextId });
-        pool.send(entry.worker, { type: 'render', index: nextToNumber, firstId: nextId, dryRun: options.dryRun });
-        nextId += entry.plan.sites;
+        waiting.set(nextToNumber, entry.plan);
+        pool.send(entry.worker, { type: 'render', index: nextToNumber, firstId: number(nextToNumber, entry.plan.plan), dryRun: options.dryRun });
         nextToNumber++;
       }
     } else if (reply?.type === 'rendered') {
       rendered.set(reply.index, reply);
       for (let r = rendered.get(nextToAdd); r; r = rendered.get(nextToAdd)) {
-        const { plan, firstId } = waiting.get(nextToAdd)!;
+        const plan = waiting.get(nextToAdd)!;
         rendered.delete(nextToAdd);
         waiting.delete(nextToAdd);
-        add(plan.plan, firstId, r);
+        add(nextToAdd, plan.plan, r);
         nextToAdd++;
-        options.onProgress?.(nextToAdd, paths.length);
       }
     }
     // Keep every worker busy, within its window.
@@ -161,20 +129,6 @@ async function numberInOrder(
     }
     return nextToAdd === paths.length;
   });
-}
-
-/** Adds to `matched` the patterns that match `name`. */
-function notePatterns(patterns: { p: string; regex: RegExp }[], name: string, matched: Set<string>): void {
-  if (matched.size === patterns.length) return;
-  for (const { p, regex } of patterns) if (!matched.has(p) && regex.test(name)) matched.add(p);
-}
-
-/** Warnings for patterns that matched nothing, or an error when no function matched at all. */
-function unmatchedPatterns(patterns: string[], matched: Set<string>, functionCount: number, fileCount: number): string[] {
-  if (functionCount === 0) {
-    throw new KcrumbError('no-selection', `--functions ${patterns.join(',')} matches no function in ${fileCount} files`);
-  }
-  return patterns.filter((p) => !matched.has(p)).map((p) => `--functions ${p} matches no function defined in the given files`);
 }
 
 interface Pool {

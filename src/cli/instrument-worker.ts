@@ -6,12 +6,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { KcrumbError } from '../errors.js';
 import { analyzeParsed, assertNotInstrumented, parseFile, type SourceFile } from '../instrument/analyze.js';
-import { choicesByName } from '../instrument/instrument.js';
-import { planFile, type FileChoice, type FilePlan } from '../instrument/plan-file.js';
-import { renderFile } from '../instrument/render.js';
+import { choicesByName, renderPlanned } from '../instrument/instrument.js';
+import { planFile, type FileChoice, type FilePlan, type PlanRecord } from '../instrument/plan-file.js';
 import type { Template } from '../instrument/template.js';
 import type { Level } from '../manifest/schema.js';
-import { sha256 } from '../manifest/hash.js';
 import { readSourceFile, stageFileAsync } from './source-files.js';
 
 export interface WorkerSetup {
@@ -26,48 +24,43 @@ export interface WorkerSetup {
 
 export type WorkerRequest =
   | { type: 'analyze'; index: number; path: string }
-  | { type: 'check'; index: number; path: string }
   | { type: 'plan'; index: number; path: string; choices?: FileChoice[] }
   | { type: 'render'; index: number; firstId: number; dryRun: boolean };
 
 export type WorkerReply =
   | { type: 'analyzed'; index: number; analysis: ReturnType<typeof analyzeParsed> }
-  | { type: 'checked'; index: number }
-  | { type: 'planned'; index: number; sites: number; plan: Omit<FilePlan, 'edits'> }
+  | { type: 'planned'; index: number; plan: PlanRecord }
   | { type: 'rendered'; index: number; staged?: string; text?: string; originalSha256: string; instrumentedSha256: string }
   | { type: 'failed'; index: number; error: { code?: KcrumbError['code']; message: string; hint?: string; stack?: string } };
 
 const setup = workerData as WorkerSetup;
-const byName = setup.functions ? choicesByName(setup.functions, []) : undefined;
+const byName = setup.functions ? choicesByName(setup.functions) : undefined;
 /** Files planned and waiting for their first breadcrumb number. */
 const pending = new Map<number, { file: SourceFile; plan: FilePlan }>();
 
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
   switch (request.type) {
-    case 'check': {
-      assertNotInstrumented(readSourceFile(setup.cwd, request.path));
-      return { type: 'checked', index: request.index };
-    }
     case 'analyze': {
       const file = readSourceFile(setup.cwd, request.path);
       assertNotInstrumented(file);
       return { type: 'analyzed', index: request.index, analysis: analyzeParsed(await parseFile(file)) };
     }
     case 'plan': {
+      // checked here too: with --functions nothing was analysed first
       const file = readSourceFile(setup.cwd, request.path);
+      assertNotInstrumented(file);
       const parsed = await parseFile(file);
-      const plan = planFile(parsed, request.choices ?? byName!.choicesFor(request.index, parsed.functions), setup.level);
+      const plan = planFile(parsed, request.choices ?? byName!.choicesFor(parsed.functions), setup.level);
       pending.set(request.index, { file, plan });
-      const { edits: _edits, ...record } = plan;
-      return { type: 'planned', index: request.index, sites: plan.sites.length, plan: record };
+      // only what the main thread records crosses over (not the edits, nor where declarations go)
+      const record: PlanRecord = { path: plan.path, functions: plan.functions, skipped: plan.skipped, sites: plan.sites };
+      return { type: 'planned', index: request.index, plan: record };
     }
     case 'render': {
       const { file, plan } = pending.get(request.index)!;
       pending.delete(request.index);
-      if (plan.edits.length === 0) return { type: 'rendered', index: request.index, originalSha256: '', instrumentedSha256: '' };
-      const text = renderFile(file.text, plan, setup.template, setup.tag, request.firstId, setup.loopLimit);
-      const hashes = { originalSha256: sha256(file.text), instrumentedSha256: sha256(text) };
-      if (request.dryRun) return { type: 'rendered', index: request.index, text, ...hashes };
+      const { text, ...hashes } = renderPlanned(file, plan, request.firstId, setup);
+      if (text === undefined || request.dryRun) return { type: 'rendered', index: request.index, text, ...hashes };
       return { type: 'rendered', index: request.index, staged: await stageFileAsync(setup.cwd, file.path, text), ...hashes };
     }
   }

@@ -1,4 +1,4 @@
-import { ManifestBuilder, type CrumbStats } from '../manifest/build.js';
+import { ManifestBuilder, type CrumbStats, type PlanRecord, type TextSpool } from '../manifest/build.js';
 import { sha256 } from '../manifest/hash.js';
 import { KcrumbError } from '../errors.js';
 import type { Level, Manifest, SkippedFile } from '../manifest/schema.js';
@@ -48,37 +48,134 @@ export interface InstrumentResult {
   warnings: string[];
 }
 
+/** A rendered file as an executor hands it back: its text (unless it was staged where it ran), and the hashes. */
+export interface RenderedFile {
+  text?: string;
+  originalSha256: string;
+  instrumentedSha256: string;
+}
+
 /**
- * The whole of `kcrumb instrument` over text, in this thread: check, select, plan, number, render,
- * describe. The CLI runs the same steps on worker threads for many files (cli/instrument-runner.ts).
+ * Where the steps of one run execute: in this thread (inThread below) or on worker threads
+ * (cli/instrument-runner.ts). The orchestrator, runInstrument, does the rest once: selection,
+ * numbering, recording, warnings.
  */
-export async function instrumentSources(given: SourceFile[], options: InstrumentOptions): Promise<InstrumentResult> {
+export interface Executor {
+  /** Reads, checks and analyses every file, for the selection by hooks. */
+  analyze(): Promise<FileAnalysis[]>;
+  /**
+   * Plans every file, in any order (`choices` undefined: by --functions, decided where the file is
+   * parsed), and renders each once it has its numbers. `number` is called in file order and gives the
+   * file's first breadcrumb number; `add` is called in file order with the rendered file.
+   */
+  planAll(
+    choices: (index: number) => FileChoice[] | undefined,
+    number: (index: number, plan: PlanRecord) => number,
+    add: (index: number, plan: PlanRecord, rendered: RenderedFile) => void,
+  ): Promise<void>;
+}
+
+export interface RunOptions extends InstrumentOptions {
+  /** Receives the manifest's JSON piece by piece; the returned manifest then has no breadcrumbs. */
+  emitManifest?: (json: string) => void;
+  /** With emitManifest: where the function list waits (it comes after the breadcrumbs). */
+  spool?: TextSpool;
+  /** How many selected functions the result lists (the rest are only counted); all by default. */
+  keepSelected?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The whole of `kcrumb instrument` over text, in this thread: check, select, plan, number, render, describe. */
+export function instrumentSources(given: SourceFile[], options: InstrumentOptions): Promise<InstrumentResult> {
+  return runInstrument(given, options, (files) => inThread(files, options));
+}
+
+/** One run of instrument over `given`, the steps executed where `executorFor` says. */
+export async function runInstrument<T extends { path: string }>(given: T[], options: RunOptions, executorFor: (files: T[]) => Executor): Promise<InstrumentResult> {
   const { files, skippedFiles } = setAsideNeverInstrumented(given, options.root);
-  files.forEach(assertNotInstrumented);
-  const selection = await chooseFunctions(files, options);
-  const builder = new ManifestBuilder(manifestHeader(options), selection.isInstrumented);
-  const result = emptyResult();
-  recordSkippedFiles(result, builder, skippedFiles);
-  for (const [index, file] of files.entries()) {
-    const parsed = await parseFile(file);
-    const plan = planFile(parsed, selection.choicesFor(index, parsed.functions), options.level);
-    addPlannedFile(result, builder, file, plan, options);
+  const executor = executorFor(files);
+  const warnings: string[] = [];
+  let choices: (index: number) => FileChoice[] | undefined = () => undefined;
+  let isInstrumented: (name: string) => boolean;
+  const patterns = (options.functions ?? []).map((pattern) => ({ pattern, regex: globToRegExp(pattern), matched: false }));
+  if (options.functions) {
+    isInstrumented = (name) => patterns.some((p) => p.regex.test(name));
+  } else {
+    const analyses = await executor.analyze();
+    const selection = choicesFromAnalyses(analyses, options);
+    choices = (index) => selection.choicesFor(index, analyses[index].functions);
+    isInstrumented = selection.isInstrumented;
+    warnings.push(...selection.finish());
   }
-  result.warnings.push(...selection.finish());
-  result.selectedCount = result.selected.length;
-  finishResult(result, builder);
-  return result;
+  const builder = new ManifestBuilder(manifestHeader(options), isInstrumented, options.emitManifest, options.spool);
+  for (const skip of skippedFiles) builder.skipFile(skip.path, skip.reason);
+  const outputs: SourceFile[] = [];
+  const selected: SelectedReport[] = [];
+  const skipped: InstrumentResult['skipped'] = [];
+  const keep = options.keepSelected ?? Infinity;
+  let selectedCount = 0;
+  let nextId = 1;
+  let added = 0;
+  const firstIds: number[] = [];
+
+  await executor.planAll(
+    choices,
+    (index, plan) => {
+      firstIds[index] = nextId;
+      nextId += plan.sites.length;
+      return firstIds[index];
+    },
+    (index, plan, rendered) => {
+      skipped.push(...plan.skipped.map((s) => ({ ...s, path: plan.path })));
+      for (const fn of plan.functions) {
+        if (selected.length < keep) selected.push({ name: fn.name, path: plan.path, line: fn.line, reason: fn.reason, crumbs: fn.siteCount });
+        selectedCount++;
+      }
+      for (const fn of [...plan.functions, ...plan.skipped]) for (const p of patterns) p.matched ||= p.regex.test(fn.name);
+      if (plan.functions.length > 0) {
+        builder.addFile(plan, rendered, firstIds[index]);
+        if (rendered.text !== undefined) outputs.push({ path: plan.path, text: rendered.text });
+      }
+      options.onProgress?.(++added, files.length);
+    },
+  );
+  if (options.functions) {
+    if (selectedCount + skipped.length === 0) {
+      const where = files.length > 3 ? `${files.length} files` : files.map((f) => f.path).join(', ');
+      throw new KcrumbError('no-selection', `--functions ${options.functions.join(',')} matches no function in ${where}`);
+    }
+    warnings.push(...patterns.filter((p) => !p.matched).map((p) => `--functions ${p.pattern} matches no function defined in the given files`));
+  }
+  const manifest = builder.finish();
+  return { outputs, manifest, selected, selectedCount, crumbCount: builder.nextId - 1, skipped, skippedFiles, stats: builder.stats, warnings };
 }
 
-/** The manifest and the counts the builder kept, once every file was added. */
-export function finishResult(result: InstrumentResult, builder: ManifestBuilder): void {
-  result.manifest = builder.finish();
-  result.stats = builder.stats;
-  result.crumbCount = builder.nextId - 1;
+/** The executor of a run in this thread: every file checked first, then one after the other. */
+function inThread(files: SourceFile[], options: InstrumentOptions): Executor {
+  files.forEach(assertNotInstrumented);
+  const byName = options.functions ? choicesByName(options.functions) : undefined;
+  return {
+    async analyze() {
+      const analyses: FileAnalysis[] = [];
+      for (const file of files) analyses.push(analyzeParsed(await parseFile(file)));
+      return analyses;
+    },
+    async planAll(choices, number, add) {
+      for (const [index, file] of files.entries()) {
+        const parsed = await parseFile(file);
+        const plan = planFile(parsed, choices(index) ?? byName!.choicesFor(parsed.functions), options.level);
+        const firstId = number(index, plan);
+        add(index, plan, renderPlanned(file, plan, firstId, options));
+      }
+    },
+  };
 }
 
-export function emptyResult(): InstrumentResult {
-  return { outputs: [], manifest: undefined as unknown as Manifest, selected: [], selectedCount: 0, crumbCount: 0, skipped: [], skippedFiles: [], stats: { loop: 0, context: {} }, warnings: [] };
+/** A planned file with its breadcrumbs numbered from `firstId`, and its hashes (no text when it gets none). */
+export function renderPlanned(file: SourceFile, plan: FilePlan, firstId: number, options: Pick<InstrumentOptions, 'template' | 'tag' | 'loopLimit'>): RenderedFile {
+  if (plan.edits.length === 0) return { originalSha256: '', instrumentedSha256: '' };
+  const text = renderFile(file.text, plan, options.template, options.tag, firstId, options.loopLimit);
+  return { text, originalSha256: sha256(file.text), instrumentedSha256: sha256(text) };
 }
 
 /**
@@ -97,22 +194,6 @@ export function setAsideNeverInstrumented<T extends { path: string }>(given: T[]
     throw new KcrumbError('no-selection', `kcrumb never instruments ${skippedFiles.map((f) => f.path).join(', ')}: ${skippedFiles[0].reason}`);
   }
   return { files, skippedFiles };
-}
-
-export function recordSkippedFiles(result: InstrumentResult, builder: ManifestBuilder, skippedFiles: SkippedFile[]): void {
-  for (const skip of skippedFiles) builder.skipFile(skip.path, skip.reason);
-  result.skippedFiles.push(...skippedFiles);
-}
-
-/** Numbers one planned file's breadcrumbs after those already added, renders it, records it. */
-export function addPlannedFile(result: InstrumentResult, builder: ManifestBuilder, file: SourceFile, plan: FilePlan, options: InstrumentOptions): void {
-  result.skipped.push(...plan.skipped.map((s) => ({ ...s, path: plan.path })));
-  for (const fn of plan.functions) result.selected.push({ name: fn.name, path: plan.path, line: fn.line, reason: fn.reason, crumbs: fn.siteCount });
-  if (plan.sites.length === 0 && plan.functions.length === 0) return;
-  const firstId = builder.nextId;
-  const text = renderFile(file.text, plan, options.template, options.tag, firstId, options.loopLimit);
-  builder.addFile(plan, { originalSha256: sha256(file.text), instrumentedSha256: sha256(text) }, firstId);
-  result.outputs.push({ path: plan.path, text });
 }
 
 export function manifestHeader(options: InstrumentOptions) {
@@ -136,17 +217,6 @@ export interface Choices {
   finish(): string[];
 }
 
-/**
- * With --functions, each file chooses by name on its own (no need to parse twice). Otherwise every file
- * is analysed first, because a hook in one file can call into another.
- */
-export async function chooseFunctions(files: SourceFile[], options: SelectOptions): Promise<Choices> {
-  if (options.functions) return choicesByName(options.functions, files.map((f) => f.path));
-  const analyses: FileAnalysis[] = [];
-  for (const file of files) analyses.push(analyzeParsed(await parseFile(file)));
-  return choicesFromAnalyses(analyses, options);
-}
-
 export function choicesFromAnalyses(analyses: FileAnalysis[], options: SelectOptions): Choices {
   const { selected, warnings } = selectFunctions(analyses, options);
   const byFile = new Map<number, SelectedFunction[]>();
@@ -160,23 +230,13 @@ export function choicesFromAnalyses(analyses: FileAnalysis[], options: SelectOpt
 }
 
 /** Selection by names and globs, decided file by file as each is parsed. */
-export function choicesByName(patterns: string[], paths: string[]): Choices {
-  const matchers = patterns.map((pattern) => ({ pattern, regex: globToRegExp(pattern), used: false }));
+export function choicesByName(patterns: string[]): { choicesFor(functions: { name: string }[]): FileChoice[] } {
+  const regexes = patterns.map((pattern) => ({ pattern, regex: globToRegExp(pattern) }));
   return {
-    choicesFor: (_index, functions) =>
+    choicesFor: (functions) =>
       functions.flatMap((fn, i) => {
-        const matcher = matchers.find((m) => m.regex.test(fn.name));
-        if (!matcher) return [];
-        matcher.used = true;
-        return [{ function: i, reason: `--functions ${matcher.pattern}` }];
+        const matcher = regexes.find((m) => m.regex.test(fn.name));
+        return matcher ? [{ function: i, reason: `--functions ${matcher.pattern}` }] : [];
       }),
-    isInstrumented: (name) => matchers.some((m) => m.regex.test(name)),
-    finish: () => {
-      if (!matchers.some((m) => m.used)) {
-        const where = paths.length > 3 ? `${paths.length} files` : paths.join(', ');
-        throw new KcrumbError('no-selection', `--functions ${patterns.join(',')} matches no function in ${where}`);
-      }
-      return matchers.filter((m) => !m.used).map((m) => `--functions ${m.pattern} matches no function defined in the given files`);
-    },
   };
 }

@@ -1,4 +1,5 @@
-import type { CrumbContext, CrumbKind, Level, ManifestSyncOp } from '../manifest/schema.js';
+import type { PlanRecord, SiteRecord } from '../manifest/build.js';
+import type { Level } from '../manifest/schema.js';
 import { columnOf, lineOf } from '../parse/lines.js';
 import type { SyntaxNode } from '../parse/syntax-tree.js';
 import type { ParsedFile } from './analyze.js';
@@ -8,47 +9,16 @@ import { planFunction, type Edit, type Site } from './plan.js';
 import { headParts, isInLoop } from './statements.js';
 import { callsBetween, structTypes, syncCallsIn, syncRecords, type FoundCall } from './sync-calls.js';
 
+export type { PlanRecord, SiteRecord } from '../manifest/build.js';
+
 /** A function chosen for instrumenting, by its index in the file's function list. */
 export interface FileChoice {
   function: number;
   reason: string;
 }
 
-/** One breadcrumb of a file, with nothing that ties it to the tree (it crosses threads). */
-export interface SiteRecord {
-  line: number;
-  column: number;
-  kind: CrumbKind;
-  statement: string;
-  /** Names the statement calls before any statement nested in it. */
-  calls: string[];
-  /** Sites of the same file that can print next (indices into FilePlan.sites). */
-  next: number[];
-  /** Nested in a loop body of its function (what --loop-limit limits). */
-  loop?: boolean;
-  /** A spinlock held, interrupts or preemption off where it runs, and the call that did it. */
-  context?: CrumbContext;
-  heldBy?: string;
-  /** The lock and wait calls of the statement's head. */
-  sync?: ManifestSyncOp[];
-}
-
-export interface PlannedFunctionRecord {
-  name: string;
-  line: number;
-  endLine: number;
-  reason: string;
-  /** Index of its first site in FilePlan.sites, and how many it has. */
-  firstSite: number;
-  siteCount: number;
-}
-
-export interface FilePlan {
-  path: string;
-  functions: PlannedFunctionRecord[];
-  skipped: { name: string; line: number; reason: string }[];
-  /** In source order: their position is their number within the file. */
-  sites: SiteRecord[];
+/** A file's plan: what the manifest records of it (PlanRecord), and the edits that make the breadcrumbs. */
+export interface FilePlan extends PlanRecord {
   /** Insertions in order; `site` indexes `sites`. */
   edits: Edit[];
   /**

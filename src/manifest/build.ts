@@ -1,7 +1,44 @@
-import type { FilePlan } from '../instrument/plan-file.js';
-import { MANIFEST_SCHEMA, MANIFEST_VERSION, type Manifest, type ManifestCrumb } from './schema.js';
-import { crumbLine, EMPTY_LIST, functionLine, manifestHead, manifestTail, STREAMED_LIST_END, tailAfterFunctions, tailBeforeFunctions } from './serialize.js';
 import { InternalError } from '../errors.js';
+import { MANIFEST_SCHEMA, MANIFEST_VERSION, type CrumbContext, type CrumbKind, type Manifest, type ManifestCrumb, type ManifestSyncOp } from './schema.js';
+import { crumbLine, EMPTY_LIST, functionLine, manifestHead, manifestTail, STREAMED_LIST_END, tailAfterFunctions, tailBeforeFunctions } from './serialize.js';
+
+/** One breadcrumb of a file, with nothing that ties it to the tree (it crosses threads). */
+export interface SiteRecord {
+  line: number;
+  column: number;
+  kind: CrumbKind;
+  statement: string;
+  /** Names the statement calls before any statement nested in it. */
+  calls: string[];
+  /** Sites of the same file that can print next (indices into PlanRecord.sites). */
+  next: number[];
+  /** Nested in a loop body of its function (what --loop-limit limits). */
+  loop?: boolean;
+  /** A spinlock held, interrupts or preemption off where it runs, and the call that did it. */
+  context?: CrumbContext;
+  heldBy?: string;
+  /** The lock and wait calls of the statement's head. */
+  sync?: ManifestSyncOp[];
+}
+
+export interface PlannedFunctionRecord {
+  name: string;
+  line: number;
+  endLine: number;
+  reason: string;
+  /** Index of its first site in PlanRecord.sites, and how many it has. */
+  firstSite: number;
+  siteCount: number;
+}
+
+/** What the manifest records of one planned file (instrument's FilePlan without its edits). */
+export interface PlanRecord {
+  path: string;
+  functions: PlannedFunctionRecord[];
+  skipped: { name: string; line: number; reason: string }[];
+  /** In source order: their position is their number within the file. */
+  sites: SiteRecord[];
+}
 
 export interface FileHashes {
   originalSha256: string;
@@ -60,7 +97,7 @@ export class ManifestBuilder {
   }
 
   /** Adds a planned file whose breadcrumbs were numbered from `firstId` (which must be nextId). */
-  addFile(plan: Omit<FilePlan, 'edits'>, hashes: FileHashes, firstId: number): void {
+  addFile(plan: PlanRecord, hashes: FileHashes, firstId: number): void {
     if (firstId !== this.nextId) throw new InternalError(`${plan.path}: numbered from ${firstId}, expected ${this.nextId}`);
     const file = this.manifest.files.length;
     this.manifest.files.push({ path: plan.path, originalSha256: hashes.originalSha256, instrumentedSha256: hashes.instrumentedSha256 });

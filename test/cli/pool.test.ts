@@ -71,3 +71,18 @@ it('on worker threads too: --loop-limit, and scheduler files set aside whole', a
   for (const output of expected.outputs) assert.equal(readFileSync(join(cwd, output.path), 'latin1'), output.text, output.path);
   assert.equal(readFileSync(join(cwd, 'kernel/sched/core.c'), 'latin1'), readFileSync(join(FIXTURES, 'loop-limit', 'input.c'), 'latin1'));
 });
+
+it('on worker threads with --functions, a file that already holds breadcrumbs is refused and nothing is written', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'kcrumb-pool-'));
+  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const names = readdirSync(FIXTURES).filter((n) => !n.startsWith('.')).sort();
+  for (const name of names) copyFileSync(join(FIXTURES, name, 'input.c'), join(cwd, `${name}.c`));
+  const once = await runCli(['instrument', '--functions', '*', '--tag', 'kon1', 'loop-limit.c'], cwd);
+  assert.equal(once.code, 0, once.stderr);
+  const before = names.map((name) => readFileSync(join(cwd, `${name}.c`), 'latin1'));
+  const twice = await runCli(['instrument', '--functions', '*', '--tag', 'kon2', '.'], cwd);
+  assert.equal(twice.code, 2, twice.stderr);
+  assert.match(twice.stderr, /loop-limit\.c: already holds kcrumb breadcrumbs/);
+  assert.deepEqual(names.map((name) => readFileSync(join(cwd, `${name}.c`), 'latin1')), before);
+  assert.ok(!readdirSync(join(cwd, '.kcrumb')).includes('kon2.json'));
+});
