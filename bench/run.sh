@@ -30,4 +30,9 @@ KCRUMB_SRC_PATHS="drivers/md fs/ext4" scripts/kernel-env.sh >/dev/null
   echo "## 4. Small runs: start-up, one module, one log"
   echo
   node --import tsx bench/small-runs.ts
+  echo
+  echo "## 5. --sink ring against printk breadcrumbs, in QEMU"
+  echo
+  # three boots of Debian's kernel under QEMU (about 2 minutes under TCG)
+  node --import tsx bench/ring-cost.ts
 } | tee bench/results.md

@@ -105,9 +105,10 @@ export function buildInitramfs(ko: string, out: string, env: QemuEnv, first: str
 /**
  * remove: dmsetup remove with remaps (the teardown double lock); map-hang: CPU 1 spins in remap_map with
  * the lock held; hang-locked: CPU 1 keeps the lock in remap_hold_lock and CPU 0 freezes waiting for it in
- * remap_map (nothing can report it: QEMU runs until the timeout kills it).
+ * remap_map (nothing can report it: QEMU runs until the timeout kills it); dd: three timed reads of the
+ * device (bench/ring-cost.ts), then power off.
  */
-export type ScenarioName = 'remove' | 'map-hang' | 'hang-locked';
+export type ScenarioName = 'remove' | 'map-hang' | 'hang-locked' | 'dd';
 
 export interface ScenarioOptions {
   /** Folder holding the built module (one .ko). */
@@ -119,6 +120,8 @@ export interface ScenarioOptions {
   remaps?: number[];
   /** Sector whose block map-hang and hang-locked freeze on (default 2048). */
   hangSector?: number;
+  /** 4 KiB blocks each read of the dd scenario reads (default 4096: the whole 16 MiB device). */
+  ddBlocks?: number;
   smp?: number;
   /** Host-side limit; QEMU is killed by its PID after it (default 90 s). */
   timeoutS?: number;
@@ -159,6 +162,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     `kcrumb.fixed=${options.fixed ? 1 : 0}`,
     `kcrumb.remaps=${remaps.length ? remaps.join(',') : 'none'}`,
     `kcrumb.hang_sector=${options.hangSector ?? 2048}`,
+    `kcrumb.dd_blocks=${options.ddBlocks ?? 4096}`,
     ...(options.kernelArgs ?? []),
   ]);
   const boot = await bootGuest({
