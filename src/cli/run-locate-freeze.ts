@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
+import { defaultKoPlaces, findKos, symbolizeReports } from './addr2line.js';
 import { annotateLine } from '../locate/annotate.js';
 import { locateFreeze, type Answer } from '../locate/locate.js';
 import { focusOf, formatJson, formatLcov, formatText, type ReportPaths, type SourceWindow } from '../locate/report.js';
@@ -21,6 +22,8 @@ export interface LocateFlags {
   json?: boolean;
   lcov?: string;
   annotate?: boolean;
+  /** Module files or folders of them, to resolve the reports' frames to lines (default: beside the sources). */
+  ko?: string;
 }
 
 /** The whole of `kcrumb locate-freeze LOG`: prints the answer, returns the exit code (watch calls it too). */
@@ -40,7 +43,10 @@ export async function runLocateFreeze(ctx: CommandContext, log: string, flags: L
   if (stored.length === 0 && analysis.reports.length === 0) {
     throw new KcrumbError('no-manifest', `no manifest in ${resolve(ctx.cwd, '.kcrumb')}, and no kernel report in ${log}`);
   }
+  const kos = findKos(flags.ko ? flags.ko.split(',').map((p) => resolve(ctx.cwd, p)) : defaultKoPlaces(manifests));
+  const symbolNotes = symbolizeReports(analysis.reports, kos);
   const answer = locateFreeze({ analysis, resolver, fromStart, toEnd });
+  answer.warnings.push(...symbolNotes);
   answer.warnings.unshift(...warnings, ...sourceWarnings(answer, manifests));
   for (const warning of answer.warnings) ctx.output.err(`kcrumb: warning: ${warning}`);
 

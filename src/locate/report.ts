@@ -249,7 +249,8 @@ function crashLines(check: ReportCheck, last: Sighting, paths: ReportPaths, sour
 
 function guiltyText(frame: Frame): string {
   const place = frame.file ? ` at ${frame.file}:${frame.line}` : '';
-  return `${frameText(frame)}${place}`;
+  const inlined = frame.inlinedCalls?.length ? ` (inlined there: ${frame.inlinedCalls.map((c) => `${c.function} ${c.file}:${c.line}`).join(' <- ')})` : '';
+  return `${frameText(frame)}${place}${inlined}`;
 }
 
 /** Whether the guilty frame's line (from --ko and addr2line) is the breadcrumb's. */

@@ -16,6 +16,7 @@ export function registerLocateFreeze(command: Command, ctx: CommandContext): voi
     .option('-C, --context <n>', 'source lines shown around the answer', count, 3)
     .option('--json', 'print one JSON object instead of text')
     .option('--lcov <file>', 'also write the lines whose breadcrumbs printed as lcov data (for genhtml or an editor)')
+    .option('--ko <file|dir>', "the module's .ko (or folders of them, comma-separated) to resolve the kernel's report frames to lines with addr2line (default: .ko files beside the sources)")
     .option('-a, --annotate', 'filter mode: print the log with each breadcrumb line annotated with file:line')
     .addHelpText(
       'after',
@@ -25,6 +26,7 @@ Examples:
   drivers/md/dm-demo.c:34:17: note: last breadcrumb #8 (demo_map): the freeze is at or after this statement
   $ journalctl -k -b -1 | kcrumb locate-freeze -
   $ kcrumb locate-freeze --json --lcov freeze.info /sys/fs/pstore/dmesg-ramoops-0
+  $ kcrumb locate-freeze --ko build/dm-remap.ko serial.log
   $ kcrumb locate-freeze --annotate console.log | less
   [  123.456789] kq7x#8@1  <- drivers/md/dm-demo.c:34:17 demo_map`,
     )
