@@ -3,7 +3,9 @@
  *
  * In the source every inserted piece sits between SOURCE_OPEN and SOURCE_CLOSE, so strip can remove
  * exactly what was inserted and nothing else. In the log a breadcrumb prints as `kq7x#87@1`:
- * run tag, breadcrumb number, CPU. Short on purpose: a 115200-baud console moves about 11.5 bytes per ms.
+ * run tag, breadcrumb number, CPU; with `instrument --task-id`, `kq7x#87@1.233`: the task's pid too, so
+ * trails are per task on kernels without printk caller ids. Short on purpose: a 115200-baud console
+ * moves about 11.5 bytes per ms.
  */
 
 /** Opens every piece of text kcrumb inserts into a C file. */
@@ -23,9 +25,12 @@ export function newTag(random: () => number = Math.random): string {
   return tag;
 }
 
-/** The format string a breadcrumb prints, without the newline: `kq7x#87@%d` (CPU filled in at run time). */
-export function crumbFormat(tag: string, id: number): string {
-  return `${tag}#${id}@%d`;
+/**
+ * The format string a breadcrumb prints, without the newline: `kq7x#87@%d` (CPU filled in at run time),
+ * `kq7x#87@%d.%d` with the task's pid.
+ */
+export function crumbFormat(tag: string, id: number, taskId = false): string {
+  return `${tag}#${id}@%d${taskId ? '.%d' : ''}`;
 }
 
 /**
@@ -56,18 +61,22 @@ export interface CrumbHit {
   tag: string;
   id: number;
   cpu: number;
+  /** The task's pid, from a `--task-id` breadcrumb. */
+  task?: number;
   /** Offset of the match in the line. */
   index: number;
 }
 
 /** Matches a printed breadcrumb anywhere in a line, after any prefix or garbage bytes. */
-export const LOG_CRUMB = /(k[0-9a-z]{3})#(\d{1,7})@(\d{1,5})/g;
+export const LOG_CRUMB = /(k[0-9a-z]{3})#(\d{1,7})@(\d{1,5})(?:\.(\d{1,7}))?/g;
 
 /** Every breadcrumb in one log line (usually one; a line glued from two CPUs can hold more). */
 export function findCrumbs(line: string): CrumbHit[] {
   const hits: CrumbHit[] = [];
   for (const m of line.matchAll(LOG_CRUMB)) {
-    hits.push({ tag: m[1], id: Number(m[2]), cpu: Number(m[3]), index: m.index ?? 0 });
+    const hit: CrumbHit = { tag: m[1], id: Number(m[2]), cpu: Number(m[3]), index: m.index ?? 0 };
+    if (m[4] !== undefined) hit.task = Number(m[4]);
+    hits.push(hit);
   }
   return hits;
 }

@@ -74,3 +74,36 @@ void remap_sync_metadata(struct remap_c *rc, const char *why)
 	DMINFO("%s: metadata synced on %s: %u remaps, crc %08x",
 	       dm_table_device_name(rc->ti->table), why, slot, crc);
 }
+
+/*
+ * For kcrumb's tests ("hang_sync"): the sync waits for the pending copy to reach the spare, but a read
+ * queued it and no write, the copy, ever comes: nothing completes copy_done.
+ */
+static void remap_sync_after_copy(struct remap_c *rc)
+{
+	wait_for_completion(&rc->copy_done); /* kcrumb-test: sync work waits here */
+	remap_sync_metadata(rc, "copy");
+}
+
+/*
+ * For kcrumb's tests ("hang_sync_locked"): the same wait, for the copies in flight to drop to none, with
+ * sync_mutex held: the destructor then waits for the mutex.
+ */
+static void remap_sync_locked_after_copy(struct remap_c *rc)
+{
+	mutex_lock(&rc->sync_mutex);
+	wait_event(rc->copy_wait, !READ_ONCE(rc->copies_in_flight)); /* kcrumb-test: locked sync work waits here */
+	remap_sync_metadata(rc, "copy");
+	mutex_unlock(&rc->sync_mutex);
+}
+
+/* The metadata work item: syncs the table once the pending copy is on the spare. */
+void remap_sync_work(struct work_struct *work)
+{
+	struct remap_c *rc = container_of(work, struct remap_c, sync_work);
+
+	if (rc->sync_locked)
+		remap_sync_locked_after_copy(rc);
+	else
+		remap_sync_after_copy(rc);
+}

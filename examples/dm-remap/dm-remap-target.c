@@ -16,6 +16,11 @@
  * off, freezing its CPU. "hang_locked <sector>" makes the next I/O to that block take the lock in
  * remap_hold_lock() and never let go: its CPU freezes, and so does every CPU that maps a bio next,
  * waiting for the lock.
+ *
+ * "hang_sync <sector>" starts a copy of that block to the spare that never gets written: the next read
+ * of the block queues the metadata work item, which sleeps waiting for the copy, and removing the device
+ * then sleeps too, in the destructor's flush of that work item. "hang_sync_locked <sector>" does the
+ * same with the work item holding sync_mutex while it waits: the destructor sleeps waiting for the mutex.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -29,6 +34,7 @@
 struct remap_io {
 	sector_t block;		/* target-relative first sector of the block */
 	bool to_spare;
+	bool copy;		/* the write that copies a pending block to the spare */
 };
 
 static struct remap_entry *remap_lookup(struct remap_c *rc, sector_t block)
@@ -88,6 +94,33 @@ static int remap_add(struct remap_c *rc, sector_t block, bool copying, gfp_t gfp
 	return 0;
 }
 
+/* For kcrumb's tests ("hang_sync", "hang_sync_locked"): a copy of @block to the spare is pending. */
+static void remap_start_copy(struct remap_c *rc, sector_t block, bool locked)
+{
+	reinit_completion(&rc->copy_done);
+	rc->sync_locked = locked;
+	WRITE_ONCE(rc->copies_in_flight, 1);
+	WRITE_ONCE(rc->sync_block, block);
+}
+
+/* I/O to the block being copied: a write is the copy, a read queues the metadata sync. */
+static void remap_pending_copy_io(struct remap_c *rc, struct remap_io *io, struct bio *bio)
+{
+	if (op_is_write(bio_op(bio)))
+		io->copy = true;
+	else
+		queue_work(system_wq, &rc->sync_work);
+}
+
+/* The copy reached the spare: the metadata sync waiting for it goes on. */
+static void remap_copy_end_io(struct remap_c *rc)
+{
+	WRITE_ONCE(rc->sync_block, REMAP_NO_BLOCK);
+	WRITE_ONCE(rc->copies_in_flight, 0);
+	wake_up(&rc->copy_wait);
+	complete(&rc->copy_done);
+}
+
 static void remap_free_entries(struct remap_c *rc)
 {
 	struct remap_entry *e, *tmp;
@@ -120,8 +153,13 @@ static int remap_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	rc->ti = ti;
 	rc->hold_block = REMAP_NO_BLOCK;
+	rc->sync_block = REMAP_NO_BLOCK;
 	spin_lock_init(&rc->lock);
 	INIT_LIST_HEAD(&rc->remaps);
+	INIT_WORK(&rc->sync_work, remap_sync_work);
+	mutex_init(&rc->sync_mutex);
+	init_completion(&rc->copy_done);
+	init_waitqueue_head(&rc->copy_wait);
 
 	r = dm_get_device(ti, argv[0], dm_table_get_mode(ti->table), &rc->main_dev);
 	if (r) {
@@ -174,7 +212,10 @@ static void remap_dtr(struct dm_target *ti)
 {
 	struct remap_c *rc = ti->private;
 
+	mutex_lock(&rc->sync_mutex); /* kcrumb-test: teardown waits for the mutex here */
 	remap_sync_metadata(rc, "teardown");
+	mutex_unlock(&rc->sync_mutex);
+	flush_work(&rc->sync_work); /* kcrumb-test: teardown waits for the work here */
 	remap_free_entries(rc);
 	remap_table_free(rc);
 	dm_put_device(ti, rc->spare_dev);
@@ -194,6 +235,7 @@ static int remap_map(struct dm_target *ti, struct bio *bio)
 		/* An empty flush, sent once to each device. */
 		io->to_spare = dm_bio_get_target_bio_nr(bio) == 1;
 		io->block = 0;
+		io->copy = false;
 		bio_set_dev(bio, io->to_spare ? rc->spare_dev->bdev : rc->main_dev->bdev);
 		return DM_MAPIO_REMAPPED;
 	}
@@ -201,8 +243,11 @@ static int remap_map(struct dm_target *ti, struct bio *bio)
 	offset = dm_target_offset(ti, bio->bi_iter.bi_sector);
 	io->block = round_down(offset, REMAP_BLOCK_SECTORS);
 	io->to_spare = false;
+	io->copy = false;
 	if (unlikely(io->block == READ_ONCE(rc->hold_block)))
 		remap_hold_lock(rc);
+	if (unlikely(io->block == READ_ONCE(rc->sync_block)))
+		remap_pending_copy_io(rc, io, bio);
 
 	spin_lock_irqsave(&rc->lock, flags);
 	e = remap_lookup(rc, io->block);
@@ -224,6 +269,8 @@ static int remap_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *err
 	struct remap_c *rc = ti->private;
 	struct remap_io *io = dm_per_bio_data(bio, sizeof(struct remap_io));
 
+	if (io->copy && !*error)
+		remap_copy_end_io(rc);
 	if (*error && bio_op(bio) == REQ_OP_READ && !io->to_spare) {
 		DMWARN_LIMIT("%s: read error at block %llu",
 			     dm_table_device_name(ti->table), (unsigned long long)io->block);
@@ -251,7 +298,7 @@ static int remap_message(struct dm_target *ti, unsigned int argc, char **argv,
 	sector_t block;
 
 	if (argc != 2) {
-		DMERR("message: <remap|hang_map|hang_locked> <sector>");
+		DMERR("message: <remap|hang_map|hang_locked|hang_sync|hang_sync_locked> <sector>");
 		return -EINVAL;
 	}
 
@@ -267,6 +314,10 @@ static int remap_message(struct dm_target *ti, unsigned int argc, char **argv,
 		return remap_add(rc, block, true, GFP_KERNEL);
 	if (!strcasecmp(argv[0], "hang_locked")) {
 		WRITE_ONCE(rc->hold_block, block);
+		return 0;
+	}
+	if (!strcasecmp(argv[0], "hang_sync") || !strcasecmp(argv[0], "hang_sync_locked")) {
+		remap_start_copy(rc, block, !strcasecmp(argv[0], "hang_sync_locked"));
 		return 0;
 	}
 	DMERR("unknown message %s", argv[0]);

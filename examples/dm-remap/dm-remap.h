@@ -6,10 +6,14 @@
 #ifndef DM_REMAP_H
 #define DM_REMAP_H
 
+#include <linux/completion.h>
 #include <linux/device-mapper.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #define DM_MSG_PREFIX "remap"
 
@@ -48,11 +52,24 @@ struct remap_c {
 	u32 table_crc;			/* of the table at the last sync */
 
 	sector_t hold_block;		/* for kcrumb's tests: I/O to it takes the lock for good */
+
+	/*
+	 * The metadata work item: a sync off the I/O path, after a copy to the spare. For kcrumb's
+	 * tests ("hang_sync", "hang_sync_locked"), I/O to sync_block queues it, and it sleeps for good.
+	 */
+	struct work_struct sync_work;
+	struct mutex sync_mutex;	/* one metadata sync at a time, the destructor's included */
+	struct completion copy_done;	/* the copy the sync waits for reached the spare */
+	wait_queue_head_t copy_wait;	/* woken as copies_in_flight drops */
+	unsigned int copies_in_flight;
+	sector_t sync_block;
+	bool sync_locked;		/* the work item holds sync_mutex while it waits */
 };
 
 /* dm-remap-metadata.c */
 int remap_table_alloc(struct remap_c *rc);
 void remap_table_free(struct remap_c *rc);
 void remap_sync_metadata(struct remap_c *rc, const char *why);
+void remap_sync_work(struct work_struct *work);
 
 #endif /* DM_REMAP_H */

@@ -206,6 +206,7 @@ export function manifestHeader(options: InstrumentOptions) {
     templateStatement: options.template.statement,
     root: options.root,
     loopLimit: options.loopLimit,
+    taskId: options.template.taskId ? (true as const) : undefined,
   };
 }
 

@@ -33,6 +33,8 @@ export interface Boot {
   locks: LockTracker;
   /** Per manifest, how often each breadcrumb printed in this boot (index id - 1). */
   printed: Uint32Array[];
+  /** Per manifest, each breadcrumb's last sighting in this boot (index id - 1): which statements never completed. */
+  lastSeen: (Sighting | undefined)[][];
   last?: Sighting;
   crumbs: number;
   /** The kernel's reports in this boot: oopses, BUGs, warnings, lockups, stalls, hung tasks, panics. */
@@ -249,7 +251,7 @@ export class LogAnalyzer {
         crumb: found.crumb,
         tag: hit.tag,
         cpu: hit.cpu,
-        thread: threadKey(i === 0 && !entry ? parsed.caller : undefined, hit.cpu),
+        thread: threadKey(i === 0 && !entry ? parsed.caller : undefined, hit.cpu, hit.task),
         time: entry ? Number(`${entry[1]}.${entry[2]}`) : parsed.time,
         lineNumber,
         offset,
@@ -259,6 +261,9 @@ export class LogAnalyzer {
       boot.threads.add(sighting);
       boot.locks.observe(sighting);
       boot.printed[found.manifest][found.crumb.id - 1]++;
+      const seen = boot.lastSeen[found.manifest];
+      const before = seen[found.crumb.id - 1];
+      if (!before || compareSightings(before, sighting) <= 0) seen[found.crumb.id - 1] = sighting;
       if (!boot.last || compareSightings(boot.last, sighting) <= 0) boot.last = sighting;
       boot.crumbs++;
     });
@@ -274,6 +279,7 @@ export class LogAnalyzer {
       threads: new ThreadTrails(this.options.trail + 1),
       locks: new LockTracker(this.catalog),
       printed: this.options.resolver.manifests.map((m) => new Uint32Array(m.crumbs.length)),
+      lastSeen: this.options.resolver.manifests.map((m) => new Array<Sighting | undefined>(m.crumbs.length)),
       crumbs: 0,
       reports: new ReportParser(),
       dropped: 0,

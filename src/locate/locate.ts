@@ -14,6 +14,9 @@ import type { CrumbResolver } from './resolve.js';
 import type { HeldLock } from './locks.js';
 import { findRoot, type LockWait, type Root } from './root.js';
 import { compareSightings, lastOf, type Sighting, type Thread } from './threads.js';
+import { syncOpsOf } from './sync-ops.js';
+import { analyzeWaits, type Task, type TaskWait } from './waits.js';
+import { rootFromWaits } from './wait-words.js';
 
 export interface LocateInput {
   analysis: LogAnalysis;
@@ -75,6 +78,10 @@ export interface Answer {
   root?: Root;
   /** Threads whose last statement takes a lock, with who holds it. */
   waits: LockWait[];
+  /** Tasks stopped at a statement that never completed (a sleeping hang's sleepers among them). */
+  tasks: Task[];
+  /** Of those, the ones asleep in a wait or a sleeping lock, with who holds each up. */
+  sleeps: TaskWait[];
   /** Per thread key, the locks its trail took and did not drop. */
   held: ReadonlyMap<string, readonly HeldLock[]>;
   /** The last breadcrumb printed (or the stuck CPU's, see `choice`). */
@@ -148,7 +155,7 @@ export function locateFreeze(input: LocateInput): Answer {
   if (!boot?.last) {
     const reports = analysis.reports.filter(isReport).map((report): ReportCheck => ({ report, verdict: 'no-breadcrumb' }));
     const death = deathOf(reports);
-    return { status: 'none', waits: [], held: new Map(), threads: [], next: [], otherCycles: new Map(), lockups: [], reports, death, warnings, hint: noneHint(input, reports.length > 0) };
+    return { status: 'none', waits: [], tasks: [], sleeps: [], held: new Map(), threads: [], next: [], otherCycles: new Map(), lockups: [], reports, death, warnings, hint: noneHint(input, reports.length > 0) };
   }
   const threads = boot.threads.list();
   const { last, choice } = chooseLast(boot, threads);
@@ -171,7 +178,20 @@ export function locateFreeze(input: LocateInput): Answer {
     );
   }
   const instrumented = resolver.functionNames();
-  const { root, waits } = findRoot({ threads, locks: boot.locks, reports: boot.reports.reports, last, manifests: resolver.manifests, instrumented });
+  const found = findRoot({ threads, locks: boot.locks, reports: boot.reports.reports, last, manifests: resolver.manifests, instrumented });
+  const sleeping = analyzeWaits({
+    manifests: resolver.manifests,
+    lastSeen: boot.lastSeen,
+    threads,
+    reports: boot.reports.reports,
+    tracker: boot.locks,
+    opsOf: (_m, crumb) => syncOpsOf(crumb),
+  });
+  // Tasks asleep: a CPU's trail mixes them, so its locks say nothing; a CPU the kernel saw spinning wins.
+  const spinning = boot.reports.reports.some((r) => STUCK_KINDS.has(r.kind)) && !boot.reports.reports.some((r) => r.kind === 'hung-task');
+  const asleep = sleeping.root !== undefined && !spinning;
+  let root = asleep ? rootFromWaits(sleeping.root!) : found.root;
+  const waits = asleep ? [] : found.waits;
   if (resolver.manifests.some((m) => m.level !== 'every-line') && (waits.length > 0 || root.lock)) {
     warnings.push('lock analysis reads only statements with breadcrumbs: below --level every-line a lock taken or dropped without one is not seen');
   }
@@ -179,10 +199,14 @@ export function locateFreeze(input: LocateInput): Answer {
   for (const thread of ordered) {
     const cycle = cycleOf(thread, resolver.manifests, quietUntil(boot, lastOf(thread)));
     // A thread that went round a loop and then stopped at a lock someone holds is blocked, not livelocked.
-    if (cycle?.livelock && waits.some((wait) => wait.thread === thread.key)) cycle.livelock = false;
+    if (cycle?.livelock && waits.some((wait) => wait.thread === thread.key && wait.holders.length > 0)) cycle.livelock = false;
     if (cycle) cycles.set(thread.key, cycle);
   }
   const cycle = cycles.get(answerThread.key);
+  // the headline says livelock, and a lock the looping thread takes and drops each turn is no root: the
+  // root is the livelock too
+  const looping = cycle?.livelock ? answerThread : threads.find((t) => t.key === root.thread && cycles.get(t.key)?.livelock);
+  if (looping) root = livelockRoot(cycles.get(looping.key)!, lastOf(looping));
   cycles.delete(answerThread.key);
   const running = runningFunctions(boot, resolver);
   const reports = boot.reports.reports.filter(isReport).map((report) => checkReport(report, threads, running, resolver.manifests));
@@ -190,7 +214,10 @@ export function locateFreeze(input: LocateInput): Answer {
     status: 'found',
     root,
     waits,
-    held: new Map(threads.map((thread) => [thread.key, boot.locks.held(thread.key)])),
+    tasks: sleeping.tasks,
+    sleeps: asleep ? sleeping.waits : [],
+    // asleep, a CPU's trail mixes tasks: only a task's own trail says what it holds (see tasks)
+    held: new Map(threads.filter((t) => !asleep || /^T\d/.test(t.key)).map((thread) => [thread.key, boot.locks.held(thread.key)])),
     last,
     choice,
     threads: ordered,
@@ -204,6 +231,19 @@ export function locateFreeze(input: LocateInput): Answer {
     warnings,
     quietLoop: quietLoop(manifest, last.crumb, boot.printed[last.manifest][last.crumb.id - 1]),
     ringDump: last.fromDump ? [...boot.ringDumps].reverse().find((dump) => dump.offset <= last.offset) : undefined,
+  };
+}
+
+function livelockRoot(cycle: CycleReport, last: Sighting): Root {
+  const fns = [...new Set(cycle.cycle.map((p) => p.crumb.function))];
+  return {
+    reason: 'livelock',
+    thread: last.thread,
+    cpu: last.cpu,
+    at: last,
+    why: `${last.thread} went round a ${cycle.shape} of ${cycle.cycle.length} breadcrumb(s) in ${fns.map((f) => `${f}()`).join(', ')} ${cycle.repeats} time(s) and was still going: busy, not stopped at one line, and holding no lock for good`,
+    confidence: cycle.stillGoing ? 'high' : 'medium',
+    checks: [],
   };
 }
 

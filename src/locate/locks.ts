@@ -134,38 +134,71 @@ export interface HeldLock {
   maybe: boolean;
 }
 
-/** Per thread, the locks still held; fed every breadcrumb in log order. */
+/**
+ * Per thread, the locks still held; fed every breadcrumb in log order. A trail is read turn by turn: a
+ * lock cannot be taken twice, so an acquire that completed while the trail still showed the lock held
+ * proves it was released in between (in code without breadcrumbs, at a level that does not show every
+ * statement), and so does every later turn that comes back to that acquire the same way.
+ */
 export class LockTracker {
-  private readonly threads = new Map<string, { held: HeldLock[]; pending?: Sighting }>();
+  private readonly threads = new Map<string, TrailLocks>();
 
   constructor(readonly catalog: LockCatalog) {}
 
   observe(sighting: Sighting): void {
     let state = this.threads.get(sighting.thread);
     if (!state) {
-      state = { held: [] };
+      state = { held: [], releasedBefore: new Set() };
       this.threads.set(sighting.thread, state);
     }
     // the previous breadcrumb's statement is done: this thread went on past it
-    if (state.pending) this.apply(state.held, state.pending);
+    if (state.pending) applyLockSites(state, this.catalog.sitesOf(state.pending.manifest, state.pending.crumb), state.pending);
     state.pending = sighting;
   }
 
-  /** Locks taken by statements the thread finished and not dropped since, oldest first. */
+  /**
+   * Locks taken by statements the thread finished and not dropped since, oldest first; without those an
+   * earlier turn proved released before the thread came back to where it is now.
+   */
   held(thread: string): readonly HeldLock[] {
-    return this.threads.get(thread)?.held ?? [];
+    const state = this.threads.get(thread);
+    if (!state) return [];
+    const now = state.pending && crumbKey(state.pending);
+    return now === undefined ? state.held : state.held.filter((h) => !state.releasedBefore.has(`${crumbKey(h.at)}>${now}`));
   }
+}
 
-  private apply(held: HeldLock[], sighting: Sighting): void {
-    for (const site of this.catalog.sitesOf(sighting.manifest, sighting.crumb)) {
-      if (site.kind === 'release') {
-        const i = bestHeld(held, site);
-        if (i >= 0) held.splice(i, 1);
-      } else {
-        held.push({ site, at: sighting, maybe: site.kind === 'try' });
-        if (held.length > MAX_HELD) held.shift(); // a lock never seen dropped (released in code without breadcrumbs)
+/** What one trail holds, and which (taken at, came back to) pairs of breadcrumbs an earlier turn showed released. */
+export interface TrailLocks {
+  held: HeldLock[];
+  releasedBefore: Set<string>;
+  pending?: Sighting;
+}
+
+function crumbKey(s: Sighting): string {
+  return `${s.manifest}:${s.crumb.id}`;
+}
+
+/** Applies one finished statement's lock operations to a trail's locks (shared with the task paths of waits.ts). */
+export function applyLockSites(state: TrailLocks, sites: readonly LockSite[], sighting: Sighting): void {
+  const held = state.held;
+  for (const site of sites) {
+    if (site.kind === 'release') {
+      const i = bestHeld(held, site);
+      if (i >= 0) held.splice(i, 1);
+      continue;
+    }
+    if (site.kind === 'acquire' && site.mode === 'exclusive' && !site.nested) {
+      // it got the lock: a hold of the same lock on this trail had been released, unseen
+      for (let i = held.length - 1; i >= 0; i--) {
+        const match = matchLocks(site, held[i].site);
+        if (!match || matchRank(match) < matchRank('same-expression')) continue;
+        state.releasedBefore.add(`${crumbKey(held[i].at)}>${crumbKey(sighting)}`);
+        held.splice(i, 1);
       }
     }
+    held.push({ site, at: sighting, maybe: site.kind === 'try' });
+    if (held.length > MAX_HELD) held.shift(); // a lock never seen dropped (released in code without breadcrumbs)
   }
 }
 

@@ -13,6 +13,11 @@ import type { Boot, RingDump } from './analyze.js';
 import { describeMatch, type HeldLock } from './locks.js';
 import type { LockWait, Root } from './root.js';
 import type { Sighting, Thread } from './threads.js';
+import type { Task, TaskWait } from './waits.js';
+import { describeTask, describeWait, holdUp } from './wait-words.js';
+
+/** A root that sleeping tasks make: the machine hangs, no CPU froze. */
+const hangOrFreeze = (root: Root) => (root.sleep ? 'hang' : 'freeze');
 
 export interface ReportPaths {
   /** How to show file `file` of manifest `manifest`: relative to cwd when possible. */
@@ -40,7 +45,7 @@ interface Report {
 }
 
 /** The sections of the text report, in order; each gives its lines (none when it has nothing to say). */
-const SECTIONS: ((report: Report) => string[])[] = [headLines, runLines, nextLines, waitLines, trailLines, kernelLines];
+const SECTIONS: ((report: Report) => string[])[] = [headLines, runLines, nextLines, sleepLines, waitLines, trailLines, kernelLines];
 
 /** The breadcrumb the answer is about: the crashed CPU's or task's last one, else the root's, else the last. */
 export function focusOf(answer: Answer): Sighting | undefined {
@@ -79,13 +84,13 @@ function headLines({ answer, options, last, where }: Report): string[] {
     return out;
   }
   const lastNote = `${where(last.manifest, last.crumb)}: note: last breadcrumb #${last.crumb.id} (${last.crumb.function})`;
-  const shown = root && root.at !== last ? root.at : last;
+  const shown = focusOf(answer)!;
   if (shown !== last) {
-    out.push(`${where(shown.manifest, shown.crumb)}: note: root of the freeze (${root!.reason}): #${shown.crumb.id} (${shown.crumb.function}): ${headline(root!, answer.waits)}`);
+    out.push(`${where(shown.manifest, shown.crumb)}: note: root of the ${hangOrFreeze(root!)} (${root!.reason}): #${shown.crumb.id} (${shown.crumb.function}): ${headline(root!, answer.waits)}`);
   } else {
     const tail = root && root.reason !== 'unknown' ? `; root (${root.reason}): ${headline(root, answer.waits)}` : '';
     const reported = answer.death ? ` (the kernel reported ${answer.death.report.title})` : '';
-    out.push(`${lastNote}: the freeze is at or after this statement${reported}${tail}`);
+    out.push(`${lastNote}: the ${root ? hangOrFreeze(root) : 'freeze'} is at or after this statement${reported}${tail}`);
   }
   if (options.source) out.push(...sourceLines(options.source, shown.crumb.line));
   out.push(`  in ${shown.crumb.function}(), ${shown.crumb.kind} breadcrumb, ${ranOn(shown)}`);
@@ -99,7 +104,12 @@ function headLines({ answer, options, last, where }: Report): string[] {
   }
   if (shown !== last) {
     const wait = answer.waits.find((w) => w.at === last);
-    const doing = wait ? `waits for ${wait.site.name}${holdersText(wait)}` : 'the last breadcrumb printed';
+    const sleep = answer.sleeps.find((w) => w.task.at === last);
+    const doing = wait
+      ? `waits for ${wait.site.name}${holdersText(wait)}`
+      : sleep
+        ? `${describeTask(sleep.task)} waits for ${describeWait(sleep)}: ${holdUp(sleep)}`
+        : 'the last breadcrumb printed';
     out.push(`${lastNote}: ${doing}`);
     out.push(`  in ${last.crumb.function}(), ${last.crumb.kind} breadcrumb, ${ranOn(last)}`);
     const lastHeld = contextLine(last.crumb);
@@ -153,6 +163,24 @@ function nextLines({ answer, last, where }: Report): string[] {
     out.push(`${where(next.manifest, next.crumb)}: note: #${next.crumb.id} (${next.crumb.function}, ${next.crumb.kind}): ${next.crumb.statement}${before}`);
   }
   return out;
+}
+
+/** The sleeping tasks in the order they wait for each other, the root last. */
+function sleepLines({ answer, where }: Report): string[] {
+  if (answer.sleeps.length === 0) return [];
+  const out = ['', 'Asleep, each waiting for the next (the root last):'];
+  for (const wait of sleepOrder(answer)) {
+    const rootMark = answer.root?.sleep?.task === wait.task ? '  <- root' : '';
+    out.push(`${where(wait.task.at.manifest, wait.task.at.crumb)}: note: ${describeTask(wait.task)} waits for ${describeWait(wait)}, #${wait.task.at.crumb.id} in ${wait.task.at.crumb.function}(): ${holdUp(wait)}${rootMark}`);
+    if (wait.task.report) out.push(`  the kernel reported it: ${wait.task.report.header}`);
+  }
+  return out;
+}
+
+/** The root's chain in order (first waiter to the root), then the waits on no chain to it. */
+function sleepOrder(answer: Answer): TaskWait[] {
+  const chain = answer.root?.sleep?.chain ?? [];
+  return [...answer.sleeps.filter((w) => !chain.includes(w)), ...chain];
 }
 
 /** Each thread that waits for a lock, and who holds it. */
@@ -305,6 +333,7 @@ function headline(root: Root, waits: readonly LockWait[]): string {
       return `${who} takes ${lock} again, held since #${since?.id} (${since?.function})`;
     }
     case 'holds-lock-waited-by': {
+      if (root.sleep) return `${describeTask(root.sleep.task)} holds ${root.sleep.chain[root.sleep.chain.length - 1]?.object ?? 'a lock'}, which ${root.sleep.waiters.map((w) => describeTask(w.task)).join(', ')} wait${root.sleep.waiters.length === 1 ? 's' : ''} for`;
       const waiters = waits.filter((w) => w.holders.some((h) => h.thread === root.thread && h.thread !== w.thread));
       return `${who} holds ${lock}${waiters.length ? `, which ${waiters.map((w) => describeThread(w.at)).join(', ')} wait${waiters.length === 1 ? 's' : ''} for` : ''}`;
     }
@@ -314,6 +343,14 @@ function headline(root: Root, waits: readonly LockWait[]): string {
       return `${who} stopped here first while the others went on`;
     case 'unknown':
       return 'not enough evidence';
+    case 'waits-unsignalled':
+      return root.sleep?.wait ? `${describeTask(root.sleep.task)} sleeps in ${describeWait(root.sleep.wait)}: ${holdUp(root.sleep.wait)}` : root.why;
+    case 'stopped-waited-for':
+      return `${root.sleep ? describeTask(root.sleep.task) : who} stopped here, and the others wait for it`;
+    case 'deadlock':
+      return `a cycle of waits between ${root.sleep?.cycle?.map((w) => describeTask(w.task)).join(' and ')}`;
+    case 'livelock':
+      return `${who} is busy going round a cycle, not stopped`;
   }
 }
 
@@ -419,8 +456,35 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
     fromDump: s.fromDump ?? false,
   });
   const held = (h: HeldLock) => ({ lock: h.site.name, primitive: h.site.primitive, maybe: h.maybe, ...sighting(h.at) });
+  const task = (t: Task) => ({
+    key: t.key,
+    name: t.name ?? null,
+    cpu: t.at.cpu,
+    report: t.report ? { kind: t.report.kind, header: t.report.header, pid: t.report.pid ?? null, task: t.report.task ?? null } : null,
+    reports: t.report ? [t.report.header] : [],
+    holds: t.holds.map(held),
+    last: sighting(t.at),
+    path: t.path.slice(-12, -1).map(sighting),
+  });
+  const sleepWait = (w: TaskWait) => ({
+    waitKind: w.kind,
+    call: w.call,
+    object: w.object ?? null,
+    lock: ['mutex', 'rt_mutex', 'rwsem', 'semaphore'].includes(w.kind) ? (w.object ?? null) : null,
+    primitive: w.call,
+    task: w.task.key,
+    taskName: w.task.name ?? null,
+    ...sighting(w.task.at),
+    heldBy: w.holders.map((h) => ({ task: h.key, taskName: h.name ?? null, ...sighting(h.at) })),
+    handlers: w.handlers,
+    signallers: w.signallers.map((s) => crumb(s.manifest, s.crumb)),
+    holdUp: holdUp(w),
+  });
   const root = (r: Root) => ({
     reason: r.reason,
+    task: r.sleep?.task.name ?? null,
+    waitsFor: r.sleep?.wait ? { kind: r.sleep.wait.kind, call: r.sleep.wait.call, object: r.sleep.wait.object ?? null } : null,
+    chain: r.sleep ? r.sleep.chain.map((w) => ({ task: w.task.key, taskName: w.task.name ?? null, waitKind: w.kind, object: w.object ?? null, ...crumb(w.task.at.manifest, w.task.at.crumb) })) : null,
     ...sighting(r.at),
     why: r.why,
     confidence: r.confidence,
@@ -443,14 +507,20 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
   return {
     status: answer.status,
     root: answer.root ? root(answer.root) : null,
-    waiting: answer.waits.map((w) => ({
-      lock: w.site.name,
-      primitive: w.site.primitive,
-      mode: w.site.mode,
-      type: w.site.type ?? null,
-      ...sighting(w.at),
-      heldBy: w.holders.map((h) => ({ match: h.match, ...held(h.held) })),
-    })),
+    waiting: [
+      ...answer.waits.map((w) => ({
+        waitKind: 'spinning-lock',
+        object: w.site.name,
+        lock: w.site.name,
+        primitive: w.site.primitive,
+        mode: w.site.mode,
+        type: w.site.type ?? null,
+        ...sighting(w.at),
+        heldBy: w.holders.map((h) => ({ match: h.match, ...held(h.held) })),
+      })),
+      ...sleepOrder(answer).map(sleepWait),
+    ],
+    tasks: answer.tasks.map(task),
     last: answer.last ? sighting(answer.last) : null,
     choice: answer.choice ?? null,
     threads: answer.threads.map((t) => ({

@@ -7,6 +7,14 @@
  * - stopped-first: no lock links them: of the threads that stopped inside a function, the one that
  *   stopped first while others went on (among the CPUs the kernel reported stuck, when it did);
  * - unknown: the evidence is not enough; the root then names the last breadcrumb and says why.
+ * Sleeping hangs (waits.ts) and livelocks (livelock.ts) have roots of their own, set by locate.ts:
+ * - waits-unsignalled: a task sleeps in a wait (completion, wait queue, work item, kthread, RCU, a sleep
+ *   loop) that no trail signals after it began, and the other sleepers' chains end there;
+ * - stopped-waited-for: sleepers wait for a task (a work item's handler, a kthread, a would-be signaller)
+ *   stopped at a statement kcrumb knows no wait in: asleep in code without breadcrumbs;
+ * - deadlock: sleeping waits in a cycle (a work item flushing itself, a mutex held across a flush of work
+ *   that takes it);
+ * - livelock: the answer's thread was still going round a cycle: no lock and no line is the root.
  */
 import { reachesByCalls } from '../manifest/successors.js';
 import type { Manifest } from '../manifest/schema.js';
@@ -14,8 +22,9 @@ import { conflicts, describeMatch, matchLocks, matchRank, type HeldLock, type Lo
 import { topInstrumentedFrame } from '../reports/frame.js';
 import type { KernelReport } from '../reports/parse.js';
 import { lastOf, type Sighting, type Thread } from './threads.js';
+import type { WaitRoot } from './waits.js';
 
-export type RootReason = 'self-deadlock' | 'holds-lock-waited-by' | 'abba' | 'stopped-first' | 'unknown';
+export type RootReason = 'self-deadlock' | 'holds-lock-waited-by' | 'abba' | 'stopped-first' | 'unknown' | 'waits-unsignalled' | 'deadlock' | 'stopped-waited-for' | 'livelock';
 
 export interface LockHolder {
   thread: string;
@@ -47,8 +56,10 @@ export interface Root {
   confidence: 'high' | 'medium' | 'low';
   /** The lock at the root: held by the root thread (taken at `held.at`), waited for by others. */
   lock?: { site: LockSite; held?: HeldLock; match?: LockMatch };
-  /** abba: the threads of the cycle, the root first. */
+  /** abba, deadlock: the threads of the cycle, the root first. */
   cycle?: string[];
+  /** A sleeping hang: what the root task waits for, and the chain of waits from the first waiter to it. */
+  sleep?: WaitRoot;
   /** What the kernel's lockup reports say about it. */
   checks: string[];
 }

@@ -124,7 +124,7 @@ export class TailScanner {
       const line = text.slice(start, end);
       const parsed = parseLogLine(line);
       const hit = this.oursIn(line)[0];
-      this.found = { offset: textStart + start, end: textStart + end, thread: threadKey(parsed.caller, hit.cpu) };
+      this.found = { offset: textStart + start, end: textStart + end, thread: threadKey(parsed.caller, hit.cpu, hit.task) };
       this.laterTime = parsed.time;
       this.countThreads(line, parsed.caller);
       if (parsed.bootMarker) return this.finish('boot', textStart + start);
@@ -154,15 +154,15 @@ export class TailScanner {
     return at;
   }
 
-  private oursIn(line: string): { cpu: number }[] {
-    const hits: { cpu: number }[] = [];
-    for (const m of line.matchAll(LOG_CRUMB)) if (this.options.isOurs(m[1])) hits.push({ cpu: Number(m[3]) });
+  private oursIn(line: string): { cpu: number; task?: number }[] {
+    const hits: { cpu: number; task?: number }[] = [];
+    for (const m of line.matchAll(LOG_CRUMB)) if (this.options.isOurs(m[1])) hits.push({ cpu: Number(m[3]), task: m[4] === undefined ? undefined : Number(m[4]) });
     return hits;
   }
 
   private countThreads(line: string, caller: string | undefined): void {
     this.oursIn(line).forEach((hit, i) => {
-      const key = threadKey(i === 0 ? caller : undefined, hit.cpu);
+      const key = threadKey(i === 0 ? caller : undefined, hit.cpu, hit.task);
       const count = (this.counts.get(key) ?? 0) + 1;
       this.counts.set(key, count);
       if (count === this.options.trail + 1) this.fullThreads++;

@@ -14,7 +14,7 @@ export interface Sighting {
   tag: string;
   /** CPU printed in the breadcrumb. */
   cpu: number;
-  /** Thread key: the caller id (`T123`, `C1`) when the line has one, else `CPU<n>`. */
+  /** Thread key: the caller id (`T123`, `C1`) when the line has one, else the --task-id pid (`T123`), else `CPU<n>`. */
   thread: string;
   /** Seconds since boot, when the line has such a timestamp (a ring dump's entry: when it ran). */
   time?: number;
@@ -38,9 +38,13 @@ export interface Thread {
   history: CrumbHistory;
 }
 
-/** Caller ids name tasks across CPUs; without them the breadcrumb's CPU is the only thread there is. */
-export function threadKey(caller: string | undefined, cpu: number): string {
-  return caller ?? `CPU${cpu}`;
+/**
+ * Caller ids name tasks across CPUs, and so does a --task-id breadcrumb's pid (the same pid a caller id
+ * `T<pid>` carries); without either the breadcrumb's CPU is the only thread there is. Pid 0 is every
+ * CPU's idle task (interrupts on an idle CPU): that CPU it is.
+ */
+export function threadKey(caller: string | undefined, cpu: number, task?: number): string {
+  return caller ?? (task ? `T${task}` : `CPU${cpu}`);
 }
 
 export class ThreadTrails {

@@ -59,7 +59,7 @@ export interface TextSpool {
 }
 
 /** What a manifest says about the run itself. */
-export type ManifestHeader = Pick<Manifest, 'tool' | 'tag' | 'createdAt' | 'level' | 'template' | 'templateStatement' | 'root' | 'loopLimit'>;
+export type ManifestHeader = Pick<Manifest, 'tool' | 'tag' | 'createdAt' | 'level' | 'template' | 'templateStatement' | 'root' | 'loopLimit' | 'taskId'>;
 
 /**
  * Builds a manifest file by file, in the order breadcrumbs were numbered. `isInstrumented` says which
@@ -80,8 +80,8 @@ export class ManifestBuilder {
     private readonly emit?: (json: string) => void,
     private readonly spool?: TextSpool,
   ) {
-    const { loopLimit, ...rest } = header;
-    const fields = { ...rest, ...(loopLimit ? { loopLimit } : {}) };
+    const { loopLimit, taskId, ...rest } = header;
+    const fields = { ...rest, ...(loopLimit ? { loopLimit } : {}), ...(taskId ? { taskId } : {}) };
     this.manifest = { schema: MANIFEST_SCHEMA, version: MANIFEST_VERSION, ...fields, files: [], functions: [], skipped: [], crumbs: [] };
     emit?.(manifestHead(fields));
   }

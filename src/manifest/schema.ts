@@ -128,6 +128,8 @@ export interface Manifest {
   root: string;
   /** --loop-limit: each breadcrumb with `loop` prints only on its first loopLimit passes. */
   loopLimit?: number;
+  /** --task-id: breadcrumbs print the task's pid after the CPU (`kq7x#87@1.233`). */
+  taskId?: true;
   files: ManifestFile[];
   functions: ManifestFunction[];
   skipped: SkippedFunction[];

@@ -60,7 +60,7 @@ export class LiveCrumbs {
     findCrumbs(raw).forEach((hit, i) => {
       const r = this.resolver.resolve(hit);
       if (!r.ok) return;
-      const key = threadKey(i === 0 ? parsed.caller : undefined, hit.cpu);
+      const key = threadKey(i === 0 ? parsed.caller : undefined, hit.cpu, hit.task);
       const before = this.threads.get(key);
       this.threads.set(key, { key, manifest: r.manifest, crumb: r.crumb, cpu: hit.cpu, count: (before?.count ?? 0) + 1, seenAt: now });
       found++;

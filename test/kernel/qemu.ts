@@ -106,9 +106,12 @@ export function buildInitramfs(ko: string, out: string, env: QemuEnv, first: str
  * remove: dmsetup remove with remaps (the teardown double lock); map-hang: CPU 1 spins in remap_map with
  * the lock held; hang-locked: CPU 1 keeps the lock in remap_hold_lock and CPU 0 freezes waiting for it in
  * remap_map (nothing can report it: QEMU runs until the timeout kills it); dd: three timed reads of the
- * device (bench/ring-cost.ts), then power off.
+ * device (bench/ring-cost.ts), then power off; hang-sync: the metadata work item sleeps waiting for a
+ * completion nobody signals and dmsetup remove sleeps flushing it; hang-sync-locked: the work item sleeps
+ * holding sync_mutex and the destructor sleeps waiting for it (both: load with fixed=1 and boot with
+ * SLEEP_TO_PANIC).
  */
-export type ScenarioName = 'remove' | 'map-hang' | 'hang-locked' | 'dd';
+export type ScenarioName = 'remove' | 'map-hang' | 'hang-locked' | 'dd' | 'hang-sync' | 'hang-sync-locked';
 
 export interface ScenarioOptions {
   /** Folder holding the built module (one .ko). */
@@ -143,6 +146,12 @@ export interface ScenarioResult {
 
 /** Kernel arguments that turn a hang into a panic, and a panic into QEMU's exit (with -no-reboot). */
 export const HANG_TO_PANIC = [...HANG_TO_PANIC_ARGS, ...FAST_DETECTOR_ARGS];
+
+/**
+ * Kernel arguments that turn tasks asleep in D state for 3 s into hung-task reports and a panic: the
+ * detector checks every 3 s, reports each task blocked over one whole period, then panics.
+ */
+export const SLEEP_TO_PANIC = ['hung_task_panic=1', 'sysctl.kernel.hung_task_timeout_secs=3'];
 
 /** Boots the guest once; the serial console goes to `<logDir>/<name>.serial.log`. */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { findCrumbs } from '../../src/breadcrumb.js';
 import { instrumentSources } from '../../src/instrument/instrument.js';
-import { parseTemplate } from '../../src/instrument/template.js';
+import { parseTemplate, withTaskId, type Template } from '../../src/instrument/template.js';
 import { REPO } from '../support/instrument-text.js';
 import { FORMATS, locateText, render, type Event } from './helpers.js';
 
@@ -35,17 +35,21 @@ function events(log: string): Event[] {
     const m = /^\[\s*(\d+\.\d+)\] (.*)$/.exec(line);
     if (!m) return line.trim() ? [{ text: line, time, cpu: 0 }] : [];
     time = Number(m[1]);
-    const cpu = findCrumbs(m[2])[0]?.cpu ?? 0;
-    return [{ text: m[2], time, cpu, task: cpu === 0 ? 100 : 200 }];
+    const crumb = findCrumbs(m[2])[0];
+    const cpu = crumb?.cpu ?? 0;
+    // a --task-id breadcrumb knows its task; else one task per CPU (what a caller id of that CPU's trail says)
+    return [{ text: m[2], time, cpu, task: crumb?.task ?? (cpu === 0 ? 100 : 200) }];
   });
 }
 
 describe('captured QEMU logs of examples/dm-remap, in every format', async () => {
   const sources = readdirSync(EXAMPLE).filter((f) => f.endsWith('.c')).sort();
-  const { manifest } = await instrumentSources(
-    sources.map((path) => ({ path, text: readFileSync(join(EXAMPLE, path), 'latin1') })),
-    { level: 'every-line', tag: 'kdem', root: EXAMPLE, template: parseTemplate(readFileSync(join(REPO, 'templates', 'printk.tmpl'), 'utf8'), 'printk') },
-  );
+  const printk = parseTemplate(readFileSync(join(REPO, 'templates', 'printk.tmpl'), 'utf8'), 'printk');
+  const instrument = async (tag: string, template: Template) =>
+    (await instrumentSources(sources.map((path) => ({ path, text: readFileSync(join(EXAMPLE, path), 'latin1') })), { level: 'every-line', tag, root: EXAMPLE, template })).manifest;
+  // the plain runs (kdem) and the --task-id runs (kdet) of test/kernel/sleeping-hang.test.ts
+  const plain = await instrument('kdem', printk);
+  const withTaskIds = await instrument('kdet', withTaskId(printk));
   // root: the line the example marks as the cause, and why; last: the last breadcrumb printed
   const cases = [
     { log: 'remove-one-remap.serial.log', last: marker('hangs here'), fn: 'remap_entry_flush', root: marker('hangs here'), reason: 'self-deadlock' },
@@ -55,9 +59,15 @@ describe('captured QEMU logs of examples/dm-remap, in every format', async () =>
     // --sink ring: the same freezes, the breadcrumbs only in the dump the panic printed after the reports
     { log: 'ring-remove-one-remap.serial.log', last: marker('hangs here'), fn: 'remap_entry_flush', root: marker('hangs here'), reason: 'self-deadlock' },
     { log: 'ring-map-hang.serial.log', last: marker('map hangs here'), fn: 'remap_map', root: marker('map hangs here'), reason: 'stopped-first' },
+    // sleeping hangs: the work item's wait is the root; the last breadcrumb is the destructor's, or with
+    // --task-id the first task the hung-task detector named (the work item)
+    { log: 'hang-sync.serial.log', last: marker('teardown waits for the work here'), fn: 'remap_dtr', root: marker('sync work waits here'), reason: 'waits-unsignalled' },
+    { log: 'hang-sync-locked.serial.log', last: marker('teardown waits for the mutex here'), fn: 'remap_dtr', root: marker('locked sync work waits here'), reason: 'waits-unsignalled' },
+    { log: 'hang-sync-task-id.serial.log', manifest: withTaskIds, last: marker('sync work waits here'), fn: 'remap_sync_after_copy', root: marker('sync work waits here'), reason: 'waits-unsignalled' },
+    { log: 'hang-sync-locked-task-id.serial.log', manifest: withTaskIds, last: marker('locked sync work waits here'), fn: 'remap_sync_locked_after_copy', root: marker('locked sync work waits here'), reason: 'waits-unsignalled' },
   ];
-  const place = (crumb: { file: number; line: number }) => `${manifest.files[crumb.file].path}:${crumb.line}`;
-  for (const { log, last, fn, root, reason } of cases) {
+  const place = (crumb: { file: number; line: number }) => `${plain.files[crumb.file].path}:${crumb.line}`;
+  for (const { log, last, fn, root, reason, manifest = plain } of cases) {
     const raw = readFileSync(join(CAPTURED, log), 'latin1');
     it(`${log} as captured`, () => {
       const answer = locateText(raw, [manifest]);

@@ -116,11 +116,11 @@ describe('kcrumb zoom', () => {
   it('a return into a caller that is not instrumented: says so, and zooms the thread that is still inside', async () => {
     const { dir, manifest } = await coarseTree();
     const ret = manifest.crumbs.find((c) => c.function === 'remap_map' && c.kind === 'return')!.id;
-    const log = `[    1.0] kfun#${entry(manifest, 'remap_dtr')}@1\n[    2.0] kfun#${entry(manifest, 'remap_map')}@0\n[    2.1] kfun#${ret}@0\n`;
+    const log = `[    1.0] kfun#${entry(manifest, 'remap_presuspend')}@1\n[    2.0] kfun#${entry(manifest, 'remap_map')}@0\n[    2.1] kfun#${ret}@0\n`;
     writeFileSync(join(dir, 'ret.log'), log);
     const run = await runCli(['zoom', '--dry-run', 'ret.log'], dir);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /remap_dtr +CPU1 stopped in it after #\d+ \(entry\)/);
+    assert.match(run.stdout, /remap_presuspend +CPU1 stopped in it after #\d+ \(entry\)/);
     assert.match(run.stdout, /remap_sync_metadata +CPU1 was about to call it/);
     assert.match(run.stdout, /CPU0 \(the answer\): last breadcrumb #\d+ is the return of remap_map\(\), whose caller has no breadcrumbs/);
   });
