@@ -43,7 +43,7 @@ describe('sleeping hangs, from constructed trails', async () => {
     const answer = locate(events);
     const text = formatText(answer, { paths }).join('\n');
     // the hung-task report names the work item, so its breadcrumb is also the answer's last: one line says both
-    assert.match(text.split('\n')[0], new RegExp(`^drivers/md/dm-waits.c:${line(2)}:\\d+: note: last breadcrumb #2 \\(wt_work\\): the hang is at or after this statement; root \\(waits-unsignalled\\)`));
+    assert.match(text.split('\n')[0], new RegExp(`^drivers/md/dm-waits.c:${line(2)}:\\d+: note: last breadcrumb #2 \\(wt_work\\): the hang is at or after this statement \\(the kernel reported INFO: task hung in wt_work\\); root \\(waits-unsignalled\\)`));
     assert.match(text, /Asleep, each waiting for the next \(the root last\):\n.*dmsetup:119 waits for the mutex wc->m \(mutex_lock\), #28 in wt_dtr\(\): held by kworker\/1:1:29/);
     const json = formatJson(answer, paths) as { root: { reason: string; waitsFor: unknown }; waiting: { waitKind: string; object: string; heldBy: { task: string }[] }[] };
     assert.equal(json.root.reason, 'waits-unsignalled');
