@@ -66,8 +66,8 @@ const COMMANDS: CommandEntry[] = [
 ];
 
 /** Runs kcrumb with `argv` (without node and script), returns the exit code. Tests call this in-process. */
-export async function main(argv: string[], output: Output = processOutput(), cwd = process.cwd()): Promise<number> {
-  const ctx: CommandContext = { output, cwd, stdin: process.stdin, exitCode: EXIT_OK };
+export async function main(argv: string[], output: Output = processOutput(), cwd = process.cwd(), stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
+  const ctx: CommandContext = { output, cwd, stdin, exitCode: EXIT_OK };
   const program = new Command('kcrumb')
     .description('Numbered KERN_CRIT breadcrumbs in kernel C source, and the line a frozen machine stopped at.')
     .version(VERSION, '-V, --version')

@@ -5,6 +5,7 @@
  *   steps.json [{ "args": [...], "exit": 0, "stdout": "text that must appear", "stderr": "...",
  *                 "stdoutExact": "whole stdout", "stdoutJson": { "key": "value" }, "error": "usage" }]
  *              `stdoutJson`: stdout is exactly one JSON document, with these top-level values
+ *              `stdin`: a file of the working directory whose bytes the command reads as its stdin (for `-`)
  *              `error`: the step fails with this error code: stderr starts `kcrumb: error: `, and with --json
  *              stdout is `{ "error": { "code", "message", "hint"?, "exit" } }` with that code and the exit code
  *   after/     optional: the files that must exist with exactly this content afterwards
@@ -39,6 +40,8 @@ interface Step {
   /** stdout is exactly one JSON document, with these top-level values. */
   stdoutJson?: Record<string, unknown>;
   stderrLines?: number;
+  /** A file of the working directory fed to the command's stdin. */
+  stdin?: string;
   /** The error code the step fails with (exit-codes.ts). */
   error?: string;
   /** ...or an edit a user makes between commands: replace `from` by `to` in file `edit`. */
@@ -103,7 +106,7 @@ describe('cli', () => {
           writeFileSync(file, text.replace(step.from!, step.to!), 'latin1');
           continue;
         }
-        const run = await runCli(step.args.map(fill), cwd);
+        const run = await runCli(step.args.map(fill), cwd, step.stdin === undefined ? undefined : readFileSync(join(cwd, step.stdin)));
         const where = `step ${i + 1} (kcrumb ${step.args.join(' ')})\n--- stdout\n${run.stdout}--- stderr\n${run.stderr}`;
         assert.equal(run.code, step.exit, `exit code of ${where}`);
         for (const want of [step.stdout ?? []].flat()) assert.ok(run.stdout.includes(fill(want)), `stdout lacks ${JSON.stringify(want)} in ${where}`);

@@ -17,15 +17,21 @@ export async function checkPlacement(instrumented: string, manifest: Manifest, f
   const root = await parseC(maskKernelSyntax(instrumented).masked);
   const problems: string[] = [];
   for (const crumb of manifest.crumbs.filter((c) => c.file === fileIndex)) {
+    // printk-like templates print the tag and number; the ring sink passes the number to kcrumb_ring_record
     const literal = `"${manifest.tag}#${crumb.id}@`;
-    const at = instrumented.indexOf(literal);
+    const ring = new RegExp(`kcrumb_ring_record\\(0x[0-9a-f]+u, ${crumb.id}\\);`).exec(instrumented);
+    const at = instrumented.includes(literal) ? instrumented.indexOf(literal) : (ring?.index ?? -1);
     const where = `#${crumb.id} (${crumb.function}, line ${crumb.line}, ${crumb.kind})`;
     if (at < 0) {
       problems.push(`${where}: not in the text`);
       continue;
     }
+    // the breadcrumb's statement is what its span opens with (with --loop-limit, a block around the printk)
+    const start = instrumented.lastIndexOf('/*<kc*/', at) + '/*<kc*/'.length;
     let statement: SyntaxNode | null = root.descendantForIndex(at);
     while (statement && statement.type !== 'expression_statement') statement = statement.parent;
+    const end = instrumented.indexOf('/*kc>*/', at);
+    while (statement?.parent && statement.parent.startIndex >= start && statement.parent.endIndex <= end) statement = statement.parent;
     let block = statement?.parent ?? null;
     while (block && (PREPROC.test(block.type) || block.type === 'labeled_statement')) block = block.parent;
     if (!statement || !block || (block.type !== 'compound_statement' && block.type !== 'case_statement')) {
@@ -46,4 +52,10 @@ export async function checkPlacement(instrumented: string, manifest: Manifest, f
     }
   }
   return problems;
+}
+
+/** How many ERROR nodes tree-sitter finds in a file (masked as instrument masks it): instrumenting must add none. */
+export async function errorCount(text: string): Promise<number> {
+  const root = await parseC(maskKernelSyntax(text).masked);
+  return root.descendantsOfType('ERROR').length;
 }

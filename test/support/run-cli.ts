@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
 import type { Output } from '../../src/cli/output.js';
 
@@ -7,8 +8,8 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs kcrumb in-process in `cwd`, capturing what it prints (no colour, as in a pipe). */
-export async function runCli(args: string[], cwd: string): Promise<CliRun> {
+/** Runs kcrumb in-process in `cwd`, capturing what it prints (no colour, as in a pipe); `stdin` is what it reads for `-`. */
+export async function runCli(args: string[], cwd: string, stdin?: Buffer): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const output: Output = {
@@ -18,6 +19,6 @@ export async function runCli(args: string[], cwd: string): Promise<CliRun> {
     color: false,
     interactive: false,
   };
-  const code = await main(args, output, cwd);
+  const code = await main(args, output, cwd, stdin ? Readable.from([stdin]) : process.stdin);
   return { code, stdout, stderr };
 }
