@@ -29,15 +29,23 @@ export interface Frame {
   inlinedCalls?: { function: string; file: string; line: number }[];
 }
 
-const ADDRESSES = String.raw`(?:\[<?[0-9a-f]+>?\] ?){0,2}`;
+const ADDRESSES = String.raw`(?:\[<?[0-9a-f]+>?\]\s*){0,2}`;
 const FRAME = new RegExp(
   String.raw`^\s*${ADDRESSES}\s*(\? )?(?:\d+:)?([A-Za-z_][\w.$]*)\+0x([0-9a-f]+)\/0x([0-9a-f]+)(?: \[([\w-]+)\])?(?: ([\w./-]+\.[chS]):(\d+))?`,
 );
+// arm: `[<80c1e5e8>] (__schedule) from [<80c1eb20>] (schedule+0x60/0xdc)`: the first is the frame
+const ARM_FROM = /^\s*\[<[0-9a-f]+>\] \(([A-Za-z_][\w.$]*)(?:\+0x([0-9a-f]+)\/0x([0-9a-f]+))?(?: \[([\w-]+)\])?\) from /;
 const INLINED = /^\s*([A-Za-z_][\w.$]*) ([\w./-]+\.[chS]):(\d+) \[inline\]/;
 const PC_LINE = /^(?:R?IP: (?:[0-9a-f]{4}:)?|pc : |PC is at |NIP \[[0-9a-f]+\] |EIP: (?:[0-9a-f]{4}:)?)(.*)$/;
 
 /** ` ? dmbc_map.isra.0+0x45/0x90 [dmbc]` -> frame; anything else -> undefined. */
 export function parseFrame(text: string): Frame | undefined {
+  const arm = text.includes(') from [<') ? ARM_FROM.exec(text) : null;
+  if (arm) {
+    const frame: Frame = { symbol: arm[1], function: baseName(arm[1]), offset: arm[2] ? parseInt(arm[2], 16) : 0, size: arm[3] ? parseInt(arm[3], 16) : 0, reliable: true };
+    if (arm[4]) frame.module = arm[4];
+    return frame;
+  }
   const m = FRAME.exec(text);
   if (!m) {
     const inl = INLINED.exec(text);

@@ -3,7 +3,7 @@
  * reads, what kind of death it is, and its title in the convention of syzbot's crash reports
  * (`<what> in <guilty function>`, `%f` below). Sources: arch/x86/mm/fault.c (page faults), arch/x86/kernel/
  * traps.c and dumpstack.c (gpf, divide error, invalid opcode, stack guard, `Oops:`), lib/bug.c and
- * kernel/panic.c __warn (kernel BUG, WARNING), mm/kasan/report.c, mm/kfence/report.c, lib/ubsan.c,
+ * kernel/panic.c __warn (kernel BUG, WARNING), mm/kasan/report.c, mm/kfence/report.c, kernel/kcsan/report.c, lib/ubsan.c,
  * lib/list_debug.c, kernel/sched/core.c (__schedule_bug, __might_resched), kernel/locking/spinlock_debug.c
  * and lockdep.c, kernel/workqueue.c, kernel/watchdog.c, kernel/rcu/tree_stall.h, kernel/hung_task.c,
  * kernel/panic.c panic(), lib/nmi_backtrace.c.
@@ -15,7 +15,7 @@ export type Death = 'oops' | 'bug' | 'warning' | 'memory' | 'lockdep' | 'lockup'
 export type KindId =
   | 'page-fault' | 'null-deref' | 'general-protection' | 'stack-segment' | 'divide-error' | 'invalid-opcode'
   | 'double-fault' | 'stack-guard' | 'kernel-bug' | 'oops' | 'warning'
-  | 'kasan' | 'kfence' | 'kmsan' | 'ubsan' | 'list-corruption'
+  | 'kasan' | 'kfence' | 'kcsan' | 'kmsan' | 'ubsan' | 'list-corruption'
   | 'scheduling-while-atomic' | 'sleeping-in-atomic' | 'spinlock' | 'bad-unlock' | 'locks-held'
   | 'lockdep-deadlock' | 'lockdep-inconsistent' | 'suspicious-rcu'
   | 'workqueue-lockup' | 'soft-lockup' | 'hard-lockup' | 'rcu-stall' | 'hung-task' | 'panic' | 'nmi-backtrace';
@@ -56,9 +56,10 @@ export const REPORT_KINDS: readonly ReportKind[] = [
   { kind: 'kernel-bug', death: 'bug', header: /^kernel BUG at (\S+?)!?$|^kernel BUG at (\S+)/, title: (m) => (/^mm\/usercopy\.c/.test(m[1] ?? m[2] ?? '') ? 'BUG: bad usercopy in %f' : 'kernel BUG in %f'), guilty: 'frames' },
   // kernel/panic.c __warn(): WARN_ON(); a few files have titles of their own
   { kind: 'warning', death: 'warning', header: /^WARNING: (?:CPU: \d+ PID: \d+ )?at (\S+)/, title: (m) => warningTitle(m[1]), guilty: 'frames' },
-  // mm/kasan/report.c, mm/kfence/report.c, mm/kmsan/report.c, lib/ubsan.c
+  // mm/kasan/report.c, mm/kfence/report.c, kernel/kcsan/report.c, mm/kmsan/report.c, lib/ubsan.c
   { kind: 'kasan', death: 'memory', header: /^BUG: KASAN: ([\w-]+)(?: in | on )/, title: (m) => (/double-free|invalid-free/.test(m[1]) ? 'KASAN: invalid-free in %f' : `KASAN: ${m[1]}%a in %f`), guilty: 'frames' },
   { kind: 'kfence', death: 'memory', header: /^BUG: KFENCE: ([\w -]+?) in /, title: (m) => `KFENCE: ${m[1]} in %f`, guilty: 'frames' },
+  { kind: 'kcsan', death: 'memory', header: /^BUG: KCSAN: (.+?) in [A-Za-z_]/, title: (m) => `KCSAN: ${m[1]} in %f`, guilty: 'frames' },
   { kind: 'kmsan', death: 'memory', header: /^BUG: KMSAN: ([\w-]+) in /, title: (m) => `KMSAN: ${m[1]} in %f`, guilty: 'frames' },
   { kind: 'ubsan', death: 'memory', header: /^UBSAN: ([\w-]+) in |^UBSAN: Undefined behaviour in/, title: (m) => `UBSAN: ${m[1] ?? 'undefined-behaviour'} in %f`, guilty: 'frames' },
   // kernel/sched/core.c

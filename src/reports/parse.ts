@@ -158,7 +158,7 @@ export class ReportParser {
     if (current && spec.kind !== 'nmi-backtrace') this.close(current);
     const open: Open = { report, spec, header: headerFrame, lines: 0, idle: 0, done: false, interrupt: false, anchored: false, traced: false };
     // KASAN/KFENCE/KMSAN name the faulting function in the header: the stack starts there
-    if (headerFrame && (spec.kind === 'kasan' || spec.kind === 'kfence' || spec.kind === 'kmsan')) report.frames.push({ ...headerFrame, pc: true });
+    if (headerFrame && (spec.kind === 'kasan' || spec.kind === 'kfence' || spec.kind === 'kcsan' || spec.kind === 'kmsan')) report.frames.push({ ...headerFrame, pc: true });
     this.open.set(context, open);
     this.unfinished.add(open);
     this.latest = open;
@@ -182,9 +182,9 @@ export class ReportParser {
     const last = lastOf(this.reports, (r) => r.kind !== 'nmi-backtrace' && !r.panicked);
     if (!last || this.lineCount - this.latestLine > PANIC_REACH) return false;
     if (/^stack-protector:/.test(reason)) return false;
+    // the report goes on after it (panic_on_warn prints the stack after the panic line)
     last.panicked = true;
     last.panic = reason.trim();
-    for (const open of this.open.values()) if (open.report === last) open.done = true;
     return true;
   }
 

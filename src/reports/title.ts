@@ -3,6 +3,7 @@
  * not call generic. Frames the unwinder only guessed (` ? fn`) count only when no sure frame qualifies;
  * for lockups and stalls the frames of the interrupt that reported are the watchdog's own, so the
  * interrupted code's come first; an RCU stall seen from another CPU takes the stuck CPU's NMI backtrace.
+ * When every frame is generic, the innermost sure one is named (as syzbot does: `... in __memset`).
  */
 import type { Frame } from './frame.js';
 import type { KernelReport } from './parse.js';
@@ -23,6 +24,9 @@ export function guiltyFrame(report: KernelReport, header?: Frame): Frame | undef
   return (
     frames.find((f) => f.reliable && !isGeneric(f.function)) ??
     frames.find((f) => !isGeneric(f.function)) ??
-    (header && !isGeneric(header.function) ? header : undefined)
+    (header && !isGeneric(header.function) ? header : undefined) ??
+    // every frame generic (a report cut off after its RIP line): the innermost one is all there is
+    frames.find((f) => f.reliable) ??
+    header
   );
 }
