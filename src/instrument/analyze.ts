@@ -9,7 +9,7 @@ import { maskKernelSyntax } from '../parse/mask.js';
 import type { SyntaxNode } from '../parse/syntax-tree.js';
 import type { SelectableFile } from '../select/select-functions.js';
 import { findDeferredWork, findFileScopeRegistrations } from '../select/deferred-work.js';
-import { findTargetHooks, type HookBinding } from '../select/target-hooks.js';
+import { declaredStructs, findStructHooks, type HookBinding } from '../select/hooks.js';
 
 export interface SourceFile {
   /** Path as it should appear in the manifest and in messages. */
@@ -48,27 +48,36 @@ export function assertNotInstrumented(file: SourceFile): void {
   }
 }
 
-/** Masks and parses the file, and finds its functions and target_type hooks. */
+/** Masks and parses the file, and finds its functions and the function pointers of its struct initializers. */
 export async function parseFile(file: SourceFile): Promise<ParsedFile> {
   const root = await parseC(maskKernelSyntax(file.text).masked);
   const lines = indexLines(file.text);
   const functions = findFunctions(root, file.text, lines);
-  return { path: file.path, text: file.text, root, lines, functions, hooks: findTargetHooks(root, file.text) };
+  return { path: file.path, text: file.text, root, lines, functions, hooks: findStructHooks(root, file.text) };
 }
 
-/** The functions, target_type hooks, call graph and deferred-work edges of a parsed file. */
+/** The functions, struct hooks, call graph (also through struct fields) and deferred-work edges of a parsed file. */
 export function analyzeParsed(parsed: ParsedFile): FileAnalysis {
-  const calls = parsed.functions.map((fn) =>
-    fn.body.descendantsOfType('call_expression').flatMap((call) => {
+  const calls: string[][] = [];
+  const fieldCalls: string[][] = [];
+  for (const fn of parsed.functions) {
+    const names: string[] = [];
+    const fields: string[] = [];
+    for (const call of fn.body.descendantsOfType('call_expression')) {
       const callee = call.childForFieldName('function');
-      return callee?.type === 'identifier' ? [callee.text] : [];
-    }),
-  );
+      if (callee?.type === 'identifier') names.push(callee.text);
+      else if (callee?.type === 'field_expression') fields.push(callee.childForFieldName('field')?.text ?? '');
+    }
+    calls.push(names);
+    fieldCalls.push(fields);
+  }
   return {
     path: parsed.path,
     functions: parsed.functions.map((fn) => ({ name: fn.name, line: fn.line })),
     hooks: parsed.hooks,
+    structs: declaredStructs(parsed.root),
     calls,
+    fieldCalls,
     deferred: parsed.functions.map((fn) => findDeferredWork(fn.node, fn.body)),
     fileDeferred: findFileScopeRegistrations(parsed.text),
   };

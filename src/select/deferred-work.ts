@@ -14,6 +14,7 @@
  * (it crosses threads).
  */
 import type { SyntaxNode } from '../parse/syntax-tree.js';
+import { FILE_SCOPE_REGISTRATIONS, registrationCall } from '../vocabulary/hooks.js';
 
 export interface DeferredEdge {
   /**
@@ -26,27 +27,9 @@ export interface DeferredEdge {
   handler?: string;
   /** How the selection report shows the edge: `queue_work(meta_work)`, `.bi_end_io =`. */
   label: string;
+  /** The registration call of the hook table (vocabulary/hooks.ts) that made the edge: it starts the selection too. */
+  hook?: string;
 }
-
-/** Registration calls: [argument holding the work/timer, argument holding the handler]. */
-const REGISTER: Record<string, [number, number]> = {
-  INIT_WORK: [0, 1],
-  INIT_WORK_ONSTACK: [0, 1],
-  __INIT_WORK: [0, 1],
-  INIT_DELAYED_WORK: [0, 1],
-  INIT_DELAYED_WORK_ONSTACK: [0, 1],
-  INIT_DEFERRABLE_WORK: [0, 1],
-  INIT_RCU_WORK: [0, 1],
-  INIT_RCU_WORK_ONSTACK: [0, 1],
-  kthread_init_work: [0, 1],
-  kthread_init_delayed_work: [0, 1],
-  timer_setup: [0, 1],
-  timer_setup_on_stack: [0, 1],
-  setup_timer: [0, 1],
-  tasklet_setup: [0, 1],
-  tasklet_init: [0, 1],
-  init_irq_work: [0, 1],
-};
 
 /** Thread creation: the handler is argument 0, the key is what the result is assigned to. */
 const THREAD_CREATE = /^(?:kthread_create|kthread_create_on_node|kthread_create_on_cpu|kthread_run|kthread_run_on_cpu)$/;
@@ -94,12 +77,13 @@ const REGISTER_AND_ARM: Record<string, [number, number]> = {
 };
 
 /** File-scope definitions that register: `static DECLARE_WORK(name, fn);`. */
-const FILE_SCOPE_REGISTER = /\b(DECLARE_WORK|DECLARE_DELAYED_WORK|DECLARE_DEFERRABLE_WORK|DECLARE_TASKLET|DECLARE_TASKLET_OLD|DEFINE_TIMER|DEFINE_KTHREAD_WORK|DEFINE_IRQ_WORK)\s*\(\s*(\w+)\s*,\s*(\w+)\s*[,)]/g;
+const FILE_SCOPE_REGISTER = new RegExp(`\\b(${FILE_SCOPE_REGISTRATIONS.join('|')})\\s*\\(\\s*(\\w+)\\s*,\\s*(\\w+)\\s*[,)]`, 'g');
 
 /** The deferred-work edges of one function, in source order. */
 export function findDeferredWork(fn: SyntaxNode, body: SyntaxNode): DeferredEdge[] {
   const edges: DeferredEdge[] = [];
   const local = declaredNames(fn);
+  let localValues: Map<string, string[]> | undefined;
   for (const node of body.descendantsOfType(['call_expression', 'assignment_expression'])) {
     if (!node) continue;
     if (node.type === 'assignment_expression') {
@@ -111,19 +95,29 @@ export function findDeferredWork(fn: SyntaxNode, body: SyntaxNode): DeferredEdge
     if (callee?.type !== 'identifier') continue;
     const name = callee.text;
     const args = argumentsOf(node);
-    const register = REGISTER[name];
-    if (register) {
-      const key = memberKey(args[register[0]]);
-      const handler = functionName(args[register[1]]);
-      if (key && handler) edges.push({ type: 'register', key, handler, label: `${name}(${key})` });
+    const registration = registrationCall(name);
+    if (registration?.key !== undefined) {
+      const key = memberKey(args[registration.key]);
+      const handler = functionName(args[registration.handlers[0]]);
+      if (key && handler) edges.push({ type: 'register', key, handler, label: `${name}(${key})`, hook: name });
       continue;
     }
     if (THREAD_CREATE.test(name)) {
       const handler = functionName(args[0]);
       if (!handler) continue;
       const assigned = node.parent?.type === 'assignment_expression' ? memberKey(node.parent.childForFieldName('left')) : undefined;
-      if (assigned) edges.push({ type: 'register', key: assigned, handler, label: `${name}(${assigned})` });
-      if (THREAD_RUN.test(name)) edges.push({ type: 'direct', key: assigned, handler, label: `${name}(${handler})` });
+      if (assigned) edges.push({ type: 'register', key: assigned, handler, label: `${name}(${assigned})`, hook: name });
+      if (THREAD_RUN.test(name)) edges.push({ type: 'direct', key: assigned, handler, label: `${name}(${handler})`, hook: assigned ? undefined : name });
+      continue;
+    }
+    if (registration) {
+      // request_irq, netif_napi_add...: the kernel calls the handler from interrupt or softirq context.
+      for (const at of registration.handlers) {
+        const handler = functionName(args[at]);
+        if (!handler) continue;
+        const handlers = local.has(handler) ? (localValues ??= localFunctionValues(fn, local)).get(handler) ?? [] : [handler];
+        for (const h of handlers) edges.push({ type: 'direct', handler: h, label: `${name}(${h})`, hook: name });
+      }
       continue;
     }
     const armAt = ARM[name];
@@ -151,7 +145,7 @@ export function findDeferredWork(fn: SyntaxNode, body: SyntaxNode): DeferredEdge
 /** `static DECLARE_WORK(name, fn);` and the like at file scope: registrations keyed by the variable's name. */
 export function findFileScopeRegistrations(text: string): DeferredEdge[] {
   if (!/DECLARE_|DEFINE_/.test(text)) return [];
-  return [...text.matchAll(FILE_SCOPE_REGISTER)].map((m) => ({ type: 'register' as const, key: m[2], handler: m[3], label: `${m[1]}(${m[2]})` }));
+  return [...text.matchAll(FILE_SCOPE_REGISTER)].map((m) => ({ type: 'register' as const, key: m[2], handler: m[3], label: `${m[1]}(${m[2]})`, hook: m[1] }));
 }
 
 /**
@@ -212,4 +206,22 @@ function declaredNames(fn: SyntaxNode): Set<string> {
     }
   }
   return names;
+}
+
+/**
+ * Functions a local variable of `fn` is set to: `irq_handler_t handler = e1000_intr;` and
+ * `handler = e1000_intr_msi;` give handler -> [e1000_intr, e1000_intr_msi] (e1000's request_irq).
+ */
+function localFunctionValues(fn: SyntaxNode, local: Set<string>): Map<string, string[]> {
+  const values = new Map<string, string[]>();
+  const add = (variable: SyntaxNode | null, value: SyntaxNode | null) => {
+    const handler = functionName(value);
+    if (variable?.type !== 'identifier' || !handler || local.has(handler)) return;
+    values.set(variable.text, [...(values.get(variable.text) ?? []), handler]);
+  };
+  for (const node of fn.descendantsOfType(['init_declarator', 'assignment_expression'])) {
+    if (node.type === 'init_declarator') add(node.childForFieldName('declarator'), node.childForFieldName('value'));
+    else add(node.childForFieldName('left'), node.childForFieldName('right'));
+  }
+  return values;
 }

@@ -1,14 +1,20 @@
 import { KcrumbError } from '../errors.js';
+import { KERNEL_HELPER, OPS_STRUCTS, opsStruct, REGISTRATION_CALLS, registrationCall } from '../vocabulary/hooks.js';
 import type { DeferredEdge } from './deferred-work.js';
-import { DEFAULT_HOOKS, type HookBinding } from './target-hooks.js';
+import type { HookBinding } from './hooks.js';
 
 /** What selection needs to know about one parsed file. */
 export interface SelectableFile {
   path: string;
   functions: { name: string }[];
+  /** Every `.field = function` of the file's struct initializers (see hooks.ts). */
   hooks: HookBinding[];
+  /** Tags of the structs the file declares: initializers of these are the driver's own ops. */
+  structs?: string[];
   /** Names each function calls, by function index: needed only to select from hooks. */
   calls?: string[][];
+  /** Fields each function calls through (`ops->flush(...)` -> flush), by function index. */
+  fieldCalls?: string[][];
   /** Deferred-work edges each function has, by function index (see deferred-work.ts). */
   deferred?: DeferredEdge[][];
   /** Registrations at file scope (`static DECLARE_WORK(name, fn);`). */
@@ -18,14 +24,17 @@ export interface SelectableFile {
 export interface SelectedFunction {
   file: number;
   function: number;
-  /** Why: `.map = remap_map -> remap_find` or `--functions remap_*`. */
+  /**
+   * Why: `struct blk_mq_ops null_mq_ops: .queue_rq = null_queue_rq -> null_handle_cmd`,
+   * `e1000_request_irq calls request_irq(e1000_intr)` or `--functions remap_*`.
+   */
   reason: string;
 }
 
 export interface SelectOptions {
   /** Names and globs; when given, replaces the default selection (see instrument/instrument.ts). */
   functions?: string[];
-  /** target_type fields to start from (default DEFAULT_HOOKS). */
+  /** Hooks to start from: `struct.field`, `struct` (its hot fields), a field, a registration call (default: the whole table). */
   hooks?: string[];
   /** How many calls deep to follow from a hook (default: no limit). */
   depth?: number;
@@ -36,14 +45,18 @@ export interface Selection {
   warnings: string[];
 }
 
-/** The default selection: every hook of every target_type, and what they call, transitively. */
+/**
+ * The default selection: every hook of the hook table found in the files (ops struct fields and
+ * registration calls, see vocabulary/hooks.ts), and what they call, queue, arm and call back, transitively.
+ * Hooks of ops structs go first, so a handler reached from one says so rather than where it was registered.
+ */
 export function selectFunctions(files: SelectableFile[], options: SelectOptions): Selection {
-  const hooks = new Set(options.hooks ?? DEFAULT_HOOKS);
+  const wanted = hookFilter(options.hooks);
   const depthLimit = options.depth ?? Infinity;
   const byName = indexByName(files);
   const warnings: string[] = [];
   const chosen = new Map<string, SelectedFunction>();
-  const queue: { key: string; at: SelectedFunction; depth: number }[] = [];
+  const queue: { at: SelectedFunction; depth: number }[] = [];
 
   const visit = (fileIndex: number, name: string, reason: string, depth: number) => {
     for (const [f, fn] of resolve(byName, name, fileIndex)) {
@@ -51,49 +64,123 @@ export function selectFunctions(files: SelectableFile[], options: SelectOptions)
       if (chosen.has(key)) continue;
       const at = { file: f, function: fn, reason };
       chosen.set(key, at);
-      queue.push({ key, at, depth });
+      queue.push({ at, depth });
+    }
+  };
+  const registrations = indexRegistrations(files);
+  const ownOps = indexOwnOps(files);
+  let next = 0;
+  const follow = () => {
+    for (; next < queue.length; next++) {
+      const { at, depth } = queue[next];
+      if (depth >= depthLimit) continue;
+      const file = files[at.file];
+      for (const callee of new Set(file.calls?.[at.function] ?? [])) visit(at.file, callee, `${at.reason} -> ${callee}`, depth + 1);
+      for (const field of new Set(file.fieldCalls?.[at.function] ?? [])) {
+        for (const { file: f, binding } of ownOps.get(field) ?? []) {
+          visit(f, binding.function, `${at.reason} -> ->${field} = ${binding.function} (struct ${binding.struct} ${binding.variable})`, depth + 1);
+        }
+      }
+      for (const edge of file.deferred?.[at.function] ?? []) {
+        const handlers = edge.type === 'direct' ? [{ file: at.file, handler: edge.handler! }] : edge.type === 'arm' ? registrations.handlersOf(edge.key!, at) : [];
+        for (const { file: f, handler } of handlers) {
+          visit(f, handler, `${at.reason} -> ${edgeLink(edge, handler)}`, depth + 1);
+        }
+      }
     }
   };
 
-  let anyTarget = false;
+  let hooksFound = 0;
   files.forEach((file, fileIndex) => {
     for (const binding of file.hooks) {
-      anyTarget = true;
-      if (!hooks.has(binding.hook)) continue;
+      const known = opsStruct(binding.struct) !== undefined;
+      if (known) hooksFound++;
+      if (!wanted.field(binding.struct, binding.hook)) continue;
       if (resolve(byName, binding.function, fileIndex).length === 0) {
-        warnings.push(`${binding.variable}.${binding.hook} = ${binding.function}: not defined in the given files (add the file that defines it)`);
+        if (known && !KERNEL_HELPER.test(binding.function)) warnings.push(`${binding.variable}.${binding.hook} = ${binding.function}: not defined in the given files (add the file that defines it)`);
         continue;
       }
-      visit(fileIndex, binding.function, `.${binding.hook} = ${binding.function}`, 0);
+      visit(fileIndex, binding.function, `struct ${binding.struct} ${binding.variable}: .${binding.hook} = ${binding.function}`, 0);
     }
   });
-  if (!anyTarget) {
-    throw new KcrumbError(
-      'no-selection',
-      `no struct target_type initializer in ${files.map((f) => f.path).join(', ')}, and no --functions`,
-      "name the functions to instrument: --functions 'name,prefix_*'",
-    );
-  }
-  const registrations = indexRegistrations(files);
-  for (let i = 0; i < queue.length; i++) {
-    const { at, depth } = queue[i];
-    if (depth >= depthLimit) continue;
-    for (const callee of new Set(files[at.file].calls?.[at.function] ?? [])) {
-      visit(at.file, callee, `${at.reason} -> ${callee}`, depth + 1);
-    }
-    for (const edge of files[at.file].deferred?.[at.function] ?? []) {
-      const handlers = edge.type === 'direct' ? [{ file: at.file, handler: edge.handler! }] : edge.type === 'arm' ? registrations.handlersOf(edge.key!, at) : [];
-      for (const { file, handler } of handlers) {
-        const link = edge.label.endsWith('=') ? `${edge.label} ${handler}` : `${edge.label} -> ${handler}`;
-        visit(file, handler, `${at.reason} -> ${link}`, depth + 1);
-      }
-    }
-  }
-  if (chosen.size === 0) {
-    throw new KcrumbError('no-selection', `no ${[...hooks].join('/')} hook of a target_type points to a function defined in the given files`);
-  }
+  follow();
+  files.forEach((file, fileIndex) => {
+    const registered = (edge: DeferredEdge, where: string) => {
+      if (!edge.hook || !edge.handler) return;
+      hooksFound++;
+      if (!wanted.call(edge.hook)) return;
+      visit(fileIndex, edge.handler, `${where}${edgeLink(edge, edge.handler)}`, 0);
+    };
+    file.deferred?.forEach((edges, fn) => edges.forEach((edge) => registered(edge, `${file.functions[fn].name} calls `)));
+    file.fileDeferred?.forEach((edge) => registered(edge, ''));
+  });
+  follow();
+
+  if (chosen.size === 0) throw nothingSelected(files, options.hooks, hooksFound);
   const selected = [...chosen.values()].sort((a, b) => a.file - b.file || a.function - b.function);
   return { selected, warnings };
+}
+
+/** Why nothing was selected: no hook at all (with the structs looked for), or none that --hooks or the hot fields take. */
+function nothingSelected(files: SelectableFile[], hooks: string[] | undefined, hooksFound: number): KcrumbError {
+  const where = files.length > 3 ? `${files.length} files` : files.map((f) => f.path).join(', ');
+  const hint = "name the functions to instrument: --functions 'name,prefix_*' (kcrumb instrument --hooks list shows the table)";
+  if (hooksFound === 0) {
+    const calls = REGISTRATION_CALLS.filter((r) => r.call === 'request_irq' || r.call === 'netif_napi_add' || r.call === 'timer_setup' || r.call === 'INIT_WORK' || r.call === 'kthread_run');
+    const looked = `no initializer of struct ${OPS_STRUCTS.map((o) => o.struct).join(', ')}, and no call to ${calls.map((r) => r.call).join(', ')} or the like`;
+    return new KcrumbError('no-selection', `no hook in ${where}: ${looked}`, hint);
+  }
+  const found = files.flatMap((f) => f.hooks.filter((b) => opsStruct(b.struct) && !/^[A-Z0-9_]+$/.test(b.function)).map((b) => `${b.struct}.${b.hook} = ${b.function}`));
+  const shown = found.slice(0, 4).join(', ') + (found.length > 4 ? `, ... (${found.length})` : '');
+  const asked = hooks ? `--hooks ${hooks.join(',')} matches` : 'the hot-path fields match';
+  return new KcrumbError('no-selection', `${asked} no hook of ${where} that points to a function defined there${found.length ? ` (found: ${shown})` : ''}`, hint.replace('name the functions', `--hooks ${found.length ? found[0].split(' ')[0] : 'struct.field'} starts from a field not on the hot path, or name the functions`));
+}
+
+/** How a reason shows an edge: `.bi_end_io = fn`, `request_irq(fn)`, `queue_work(work) -> fn`. */
+function edgeLink(edge: DeferredEdge, handler: string): string {
+  if (edge.label.endsWith('=')) return `${edge.label} ${handler}`;
+  if (edge.type === 'direct' && edge.hook && edge.label.endsWith(`(${handler})`)) return edge.label;
+  return `${edge.label} -> ${handler}`;
+}
+
+/**
+ * What --hooks asks for. Without it: the hot fields of every ops struct of the table, every
+ * registration call. `struct.field` also works for a driver's own struct; a bare name is a struct of the
+ * table, a registration call or a field (of any struct of the table, including the fields taken only
+ * when asked, like probe).
+ */
+export function hookFilter(hooks: string[] | undefined): { field(struct: string, field: string): boolean; call(name: string): boolean } {
+  if (!hooks) {
+    return { field: (struct, field) => opsStruct(struct)?.fields.includes(field) ?? false, call: () => true };
+  }
+  const fields = new Set<string>();
+  const calls = new Set<string>();
+  for (const hook of hooks) {
+    const [struct, field] = hook.includes('.') ? hook.split('.', 2) : [hook, undefined];
+    const ops = opsStruct(struct);
+    if (field !== undefined) fields.add(`${struct}.${field}`);
+    else if (ops) ops.fields.forEach((f) => fields.add(`${struct}.${f}`));
+    else if (registrationCall(hook) || /^(?:DECLARE|DEFINE)_/.test(hook)) calls.add(hook);
+    else if (OPS_STRUCTS.some((o) => o.fields.includes(hook) || o.onRequest?.includes(hook))) fields.add(`*.${hook}`);
+    else throw new KcrumbError('usage', `--hooks ${hook}: no ops struct, field or registration call of that name`, 'kcrumb instrument --hooks list prints them');
+  }
+  return {
+    field: (struct, field) => fields.has(`${struct}.${field}`) || (opsStruct(struct) !== undefined && fields.has(`*.${field}`)),
+    call: (name) => calls.has(name),
+  };
+}
+
+/** The driver's own ops: bindings of structs the given files declare and the hook table does not know, by field. */
+function indexOwnOps(files: SelectableFile[]): Map<string, { file: number; binding: HookBinding }[]> {
+  const declared = new Set(files.flatMap((f) => f.structs ?? []));
+  const byField = new Map<string, { file: number; binding: HookBinding }[]>();
+  files.forEach((file, f) => {
+    for (const binding of file.hooks) {
+      if (!declared.has(binding.struct) || opsStruct(binding.struct)) continue;
+      byField.set(binding.hook, [...(byField.get(binding.hook) ?? []), { file: f, binding }]);
+    }
+  });
+  return byField;
 }
 
 interface Registration {

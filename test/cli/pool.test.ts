@@ -20,7 +20,8 @@ for (const jobs of [[], ['--jobs', '1'], ['--jobs', '3']]) {
     const names = readdirSync(FIXTURES).filter((n) => !n.startsWith('.')).sort();
     for (const name of names) copyFileSync(join(FIXTURES, name, 'input.c'), join(cwd, `${name}.c`));
     assert.ok(names.length >= 8, 'enough files for the pool');
-    const originals = names.map((name) => ({ path: `${name}.c`, text: readFileSync(join(cwd, `${name}.c`), 'latin1') }));
+    // In the order the CLI takes them: sorted by file name (`a-b.c` before `a.c`).
+    const originals = names.map((name) => `${name}.c`).sort().map((path) => ({ path, text: readFileSync(join(cwd, path), 'latin1') }));
 
     const run = await runCli(['instrument', ...jobs, '--functions', '*', '--tag', 'kfix', '--json', '.'], cwd);
     assert.equal(run.code, 0, run.stderr);

@@ -121,7 +121,7 @@ describe('drivers/md of linux-source-6.1', () => {
         const selected = result.selected.find((s) => s.name === handler);
         assert.ok(selected, `${names.join(' ')}: ${handler} not selected`);
         assert.ok(selected.reason.endsWith(edge), `${handler}: ${selected.reason}\n  should end with ${edge}`);
-        assert.ok(selected.reason.startsWith('.'), `${handler}: the reason starts at a target_type hook`);
+        assert.ok(selected.reason.startsWith('struct target_type '), `${handler}: the reason starts at a target_type hook`);
       }
     }
   });

@@ -6,7 +6,8 @@ import type { InstrumentResult } from '../../instrument/instrument.js';
 import { BUILTIN_TEMPLATES, RING_TEMPLATE, SINKS, withTaskId, type Sink, type Template } from '../../instrument/template.js';
 import { serializeManifest } from '../../manifest/serialize.js';
 import type { Level } from '../../manifest/schema.js';
-import { DEFAULT_HOOKS } from '../../select/target-hooks.js';
+import { hookFilter } from '../../select/select-functions.js';
+import { describeHooks } from '../../vocabulary/hooks.js';
 import type { CommandContext } from '../context.js';
 import { defaultManifestPath } from '../manifest-store.js';
 import { loadTemplate } from '../templates.js';
@@ -40,15 +41,18 @@ export function registerInstrument(command: Command, ctx: CommandContext): void 
     .description(
       'Insert a numbered breadcrumb before the statements of the selected functions, inline (no line of ' +
         'the file moves), and write a manifest that maps each number to file:line:column, function and ' +
-        'statement. By default the functions are the device-mapper hooks of every struct target_type in ' +
-        `the files (${DEFAULT_HOOKS.join(', ')}) and every function they call that the files define.`,
+        'statement. By default the functions are the hot-path hooks found in the files (the I/O, interrupt, ' +
+        'timer, suspend and teardown fields of kernel ops structs such as target_type, blk_mq_ops, ' +
+        'file_operations, net_device_ops, dev_pm_ops, pci_driver; the handlers given to request_irq, ' +
+        'netif_napi_add, timer_setup, INIT_WORK, kthread_run) and every function they call, queue or call back ' +
+        'that the files define. --hooks list prints the table.',
     )
-    .argument('<file...>', 'C files (or directories of them) to instrument together')
+    .argument('[file...]', 'C files (or directories of them) to instrument together')
     .addOption(
       new Option('-l, --level <level>', 'where breadcrumbs go').choices(['every-line', 'branches', 'functions']).default('every-line'),
     )
     .option('-f, --functions <names>', "names and globs, comma-separated (replaces the default selection): 'remap_*,sync_md'", list)
-    .option('--hooks <fields>', 'target_type fields to start the default selection from', list)
+    .option('--hooks <hooks>', "where the default selection starts: struct.field, struct, field or registration call, comma-separated ('blk_mq_ops.queue_rq,request_irq'); 'list' prints the table", list)
     .option('--depth <n>', 'follow calls at most this deep from a hook (default: no limit)', depthNumber)
     .option('--loop-limit <n>', 'breadcrumbs inside loops print only on their first N passes (per breadcrumb)', positiveNumber('--loop-limit'))
     .option('-t, --template <name|file>', `breadcrumb statement: ${BUILTIN_TEMPLATES.join(', ')}, or a template file (default: printk)`)
@@ -77,6 +81,8 @@ Examples:
   $ kcrumb instrument --functions 'remap_*,sync_metadata' --dry-run drivers/md/dm-remap.c
   $ kcrumb instrument --sink ring drivers/md/dm-remap.c   (then: kcrumb ring build)
   $ kcrumb instrument --task-id drivers/md/dm-remap.c      (a sleeping hang: tell the tasks apart)
+  $ kcrumb instrument --hooks blk_mq_ops,pci_driver.probe drivers/block/null_blk/
+  $ kcrumb instrument --hooks list
 
 A breadcrumb looks like this in the source (on the statement's own line):
   /*<kc*/printk(KERN_CRIT "kq7x#87@%d\\n", raw_smp_processor_id()); /*kc>*/spin_lock(&rc->lock);
@@ -91,6 +97,12 @@ Undo with: kcrumb strip FILE...`,
 
 async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: CommandContext): Promise<number> {
   const { cwd, output } = ctx;
+  if (flags.hooks?.includes('list')) {
+    output.out(describeHooks());
+    return 0;
+  }
+  if (paths.length === 0) throw new KcrumbError('usage', 'instrument: no file given', 'kcrumb instrument FILE... (kcrumb instrument --help)');
+  hookFilter(flags.hooks); // an unknown hook is a usage error before any file is read
   if (flags.tag !== undefined && !TAG_PATTERN.test(flags.tag)) {
     throw new KcrumbError('usage', `--tag ${flags.tag}: a tag is k and three of [0-9a-z], like kq7x`);
   }
