@@ -7,7 +7,7 @@ import { SINKS, type Sink } from '../../instrument/template.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_BAD_INPUT, EXIT_NO, EXIT_OK } from '../exit-codes.js';
 import { kvmUsable, which } from '../hunt/host.js';
-import { hunt, Interrupted, type HuntReport } from '../hunt/hunt.js';
+import { hunt, type HuntReport } from '../hunt/hunt.js';
 import { chooseKernel } from '../hunt/kernel.js';
 import { MANIFEST_DIR } from '../manifest-store.js';
 import { paint } from '../output.js';
@@ -115,8 +115,7 @@ async function runHunt(ctx: CommandContext, given: string[], flags: HuntFlags): 
   const onSignal = () => abort.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let report: HuntReport | undefined;
-  let interrupted = false;
+  let report: HuntReport;
   try {
     report = await hunt(
       {
@@ -143,15 +142,14 @@ async function runHunt(ctx: CommandContext, given: string[], flags: HuntFlags): 
       },
       dir,
     );
-  } catch (error) {
-    if (!(error instanceof Interrupted) && !abort.signal.aborted) throw error;
-    interrupted = true;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  if (interrupted || !report) {
-    output.err(`kcrumb: interrupted; the sources are stripped; what ran is in ${displayPath(cwd, dir)}`);
+  if (report.status === 'interrupted' || abort.signal.aborted) {
+    for (const problem of report.stripped.problems) output.err(`kcrumb: ${paint(output, 'red', 'error')}: ${problem}`);
+    const sources = report.stripped.restored ? 'the sources are stripped, byte for byte as before' : 'SOME SOURCES ARE NOT AS BEFORE (above)';
+    output.err(`kcrumb: interrupted; ${sources}; what ran is in ${displayPath(cwd, dir)}`);
     return EXIT_INTERRUPTED;
   }
   return finish(ctx, report, Boolean(flags.json));

@@ -91,30 +91,45 @@ export async function hunt(options: HuntOptions, dir: string): Promise<HuntRepor
   let answerRound: number | undefined;
   let stripped: HuntReport['stripped'] = { files: [], restored: true, problems: [] };
   let finished = false;
+  // the manifest of the breadcrumbs in the sources now: set as soon as a round wrote them
+  const live: { manifest?: string } = {};
   try {
     let manifest: string | undefined;
     for (let round = 1; round <= options.rounds; round++) {
-      const report = await runRound(options, dir, round, phases, manifest, rounds.at(-1));
-      rounds.push(report);
-      const verdict = judge(options, report);
-      status = verdict.status;
-      summary = verdict.summary;
-      if (status === 'found') answerRound = round;
-      if (status !== 'found' || report.level === 'every-line' || round === options.rounds) {
-        // a later round that lost the freeze leaves the earlier answer standing, said as such
-        if (status !== 'found' && answerRound === undefined && rounds.length > 1 && judge(options, rounds[rounds.length - 2]).status === 'found') {
-          answerRound = round - 1;
-          summary = `${judge(options, rounds[round - 2]).summary} (round ${round} did not reproduce it: ${verdict.summary})`;
-          status = 'found';
-        }
+      let report: RoundReport;
+      try {
+        report = await runRound(options, dir, round, phases, manifest, rounds.at(-1), live);
+      } catch (error) {
+        // a zoom round that fails (its build, say) leaves the coarser answer standing, said as such
+        if (options.signal.aborted) throw new Interrupted();
+        if (answerRound === undefined || !(error instanceof KcrumbError)) throw error;
+        summary += ` (round ${round} failed: ${error.message})`;
         break;
       }
+      rounds.push(report);
+      const verdict = judge(options, report);
+      if (verdict.status === 'found') {
+        answerRound = round;
+        ({ status, summary } = verdict);
+      } else if (answerRound !== undefined) {
+        summary += ` (round ${round} did not reproduce it: ${verdict.summary})`;
+        break;
+      } else {
+        ({ status, summary } = verdict);
+        break;
+      }
+      if (report.level === 'every-line') break;
       manifest = report.manifest;
     }
     finished = true;
+  } catch (error) {
+    if (!(error instanceof Interrupted) && !options.signal.aborted) throw error;
+    status = 'interrupted';
+    summary = 'interrupted';
+    finished = true;
   } finally {
-    stripped = await stripSources(options, rounds, before);
-    // on an error or Ctrl-C nobody reports the strip: say here what did not come back
+    stripped = await stripSources(options, live.manifest, before);
+    // on an error nobody reports the strip: say here what did not come back
     if (!finished) for (const problem of stripped.problems) options.output.err(`kcrumb: error: ${problem}`);
   }
   const report = { status, summary, dir, kernel: options.kernel, accel: options.accel, rounds, answerRound, stripped, ms: Date.now() - started };
@@ -122,7 +137,15 @@ export async function hunt(options: HuntOptions, dir: string): Promise<HuntRepor
   return report;
 }
 
-async function runRound(options: HuntOptions, huntDir: string, round: number, phases: Phases, previous: string | undefined, last: RoundReport | undefined): Promise<RoundReport> {
+async function runRound(
+  options: HuntOptions,
+  huntDir: string,
+  round: number,
+  phases: Phases,
+  previous: string | undefined,
+  last: RoundReport | undefined,
+  live: { manifest?: string },
+): Promise<RoundReport> {
   const dir = join(huntDir, `round-${round}`);
   mkdirSync(dir, { recursive: true });
   const name = (phase: string) => `round ${round}: ${phase}`;
@@ -143,6 +166,7 @@ async function runRound(options: HuntOptions, huntDir: string, round: number, ph
       writeFileSync(join(dir, previous ? 'zoom.txt' : 'instrument.txt'), `$ kcrumb ${argv.join(' ')}\n${result.out}\n${result.err}\n`);
       if (result.code !== 0) throw new KcrumbError('input', `kcrumb ${argv[0]} failed (exit ${result.code}): ${firstError(result.err)}`);
       if (previous) renameSync(join(dirname(previous), `${tag}.json`), target); // zoom writes beside the coarse manifest
+      live.manifest = target;
       const summaryJson = JSON.parse(result.out) as { crumbs: number | unknown[] };
       const count = typeof summaryJson.crumbs === 'number' ? summaryJson.crumbs : Array.isArray(summaryJson.crumbs) ? summaryJson.crumbs.length : 0;
       return { manifest: target, level: previous ? ('every-line' as Level) : options.level, crumbs: count };
@@ -283,12 +307,11 @@ function kernelSaidBeforeNmi(answer: { lockups?: unknown[] } | null | undefined)
 }
 
 /** Strips every file a round instrumented, then checks each against its bytes from before the hunt. */
-async function stripSources(options: HuntOptions, rounds: RoundReport[], before: Map<string, Buffer>): Promise<HuntReport['stripped']> {
+async function stripSources(options: HuntOptions, manifest: string | undefined, before: Map<string, Buffer>): Promise<HuntReport['stripped']> {
   const problems: string[] = [];
   const files = [...before.keys()];
   const dirty = files.filter((path) => !readFileSync(path).equals(before.get(path)!));
   if (dirty.length > 0) {
-    const manifest = rounds.at(-1)?.manifest;
     const argv = ['strip', ...(manifest ? ['--manifest', manifest] : []), ...dirty];
     const result = await kcrumb(argv, options.cwd);
     if (result.code !== 0) problems.push(`kcrumb strip exited ${result.code}: ${firstError(result.err)}`);
