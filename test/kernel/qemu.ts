@@ -148,10 +148,12 @@ export interface ScenarioResult {
 export const HANG_TO_PANIC = [...HANG_TO_PANIC_ARGS, ...FAST_DETECTOR_ARGS];
 
 /**
- * Kernel arguments that turn tasks asleep in D state for 3 s into hung-task reports and a panic: the
- * detector checks every 3 s, reports each task blocked over one whole period, then panics.
+ * Kernel arguments that turn tasks asleep in D state into hung-task reports and a panic. The detector
+ * reports, at one check, every task it already saw asleep at the check before (and 3 s or more ago), then
+ * panics: checks 8 s apart give the destructor, which falls asleep a moment after the work item, a good
+ * chance to be seen at the same check.
  */
-export const SLEEP_TO_PANIC = ['hung_task_panic=1', 'sysctl.kernel.hung_task_timeout_secs=3'];
+export const SLEEP_TO_PANIC = ['hung_task_panic=1', 'sysctl.kernel.hung_task_timeout_secs=3', 'sysctl.kernel.hung_task_check_interval_secs=8'];
 
 /** Boots the guest once; the serial console goes to `<logDir>/<name>.serial.log`. */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
