@@ -1,5 +1,5 @@
 /** The file-backed LogSource (locate/read-log.ts), and the one place a log argument (`-` or a path) becomes one. */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
 import { analyzeLog, analyzeStream, DEFAULT_LIMITS, type LogSource, type ReadLimits, type ReadResult } from '../locate/read-log.js';
@@ -55,6 +55,22 @@ export function withLogFile<T>(cwd: string, log: string, use: (file: LogFile) =>
   }
 }
 
+/**
+ * The log as a stream when it can only be read forwards: `-` (stdin), and a path that is no regular file
+ * (a named pipe, `<(cmd)`, /dev/stdin piped, a serial device): its size says nothing. Undefined for a file.
+ */
+export function logStream(ctx: Pick<CommandContext, 'cwd' | 'stdin'>, log: string): AsyncIterable<string | Buffer> | undefined {
+  if (log === '-') return ctx.stdin as AsyncIterable<string | Buffer>;
+  const path = resolve(ctx.cwd, log);
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    return undefined; // LogFile.open names the error
+  }
+  return stat.isFile() || stat.isDirectory() ? undefined : createReadStream(path);
+}
+
 /** Reads the log a command was given: `-` is stdin, read forwards; a file may be read from its end. */
 export async function readLogArgument(
   ctx: Pick<CommandContext, 'cwd' | 'stdin'>,
@@ -63,6 +79,7 @@ export async function readLogArgument(
   trail: number,
   limits: ReadLimits = DEFAULT_LIMITS,
 ): Promise<ReadResult> {
-  if (log === '-') return analyzeStream(ctx.stdin as AsyncIterable<string | Buffer>, resolver, trail);
+  const stream = logStream(ctx, log);
+  if (stream) return analyzeStream(stream, resolver, trail);
   return withLogFile(ctx.cwd, log, (file) => analyzeLog(file, resolver, trail, limits));
 }

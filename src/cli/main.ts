@@ -3,7 +3,7 @@ import { KcrumbError } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { CommandContext } from './context.js';
 import { EXIT_BAD_INPUT, EXIT_OK, errorCodeOf, exitCodeFor, hintFor } from './exit-codes.js';
-import { processOutput, type Output } from './output.js';
+import { processOutput, safeOutput, type Output } from './output.js';
 
 /** Adds a command's arguments, options, help and action to the command main() created for it. */
 export type DefineCommand = (command: Command, ctx: CommandContext) => void;
@@ -66,7 +66,8 @@ const COMMANDS: CommandEntry[] = [
 ];
 
 /** Runs kcrumb with `argv` (without node and script), returns the exit code. Tests call this in-process. */
-export async function main(argv: string[], output: Output = processOutput(), cwd = process.cwd(), stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
+export async function main(argv: string[], terminal: Output = processOutput(), cwd = process.cwd(), stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
+  const output = safeOutput(terminal);
   const ctx: CommandContext = { output, cwd, stdin, exitCode: EXIT_OK };
   const program = new Command('kcrumb')
     .description('Numbered KERN_CRIT breadcrumbs in kernel C source, and the line a frozen machine stopped at.')

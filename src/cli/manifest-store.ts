@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
 import { parseManifest } from '../manifest/parse.js';
 import { MANIFEST_VERSION, OLDEST_READABLE_VERSION, type Manifest } from '../manifest/schema.js';
@@ -35,7 +35,7 @@ export function loadManifests(cwd: string, option?: string, parts: 'whole' | 'wi
 /** loadManifests for a command that cannot work without one: none found is an error. */
 export function requireManifests(cwd: string, option?: string): StoredManifest[] {
   const stored = loadManifests(cwd, option);
-  if (stored.length === 0) throw new KcrumbError('no-manifest', `no manifest in ${resolve(cwd, MANIFEST_DIR)}`);
+  if (stored.length === 0) throw new KcrumbError('no-manifest', `no manifest in ${option ? `${option} (no *.json written by kcrumb instrument there)` : resolve(cwd, MANIFEST_DIR)}`);
   return stored;
 }
 
@@ -48,15 +48,19 @@ const WHOLE_LIMIT = 256 << 20;
  */
 function readManifest(path: string, parts: 'whole' | 'without-crumbs'): Manifest {
   try {
-    const size = statSync(path).size;
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new KcrumbError('manifest', `${path}: not a regular file`);
+    const size = stat.size;
     // Breadcrumbs of an older manifest miss what locate needs; its files are still right for strip.
     const oldest = parts === 'whole' ? MANIFEST_VERSION : OLDEST_READABLE_VERSION;
-    if (size <= WHOLE_LIMIT) return parseManifest(readFileSync(path, 'utf8'), path, oldest);
     const mib = Math.round(size / 2 ** 20);
-    if (parts === 'whole') {
+    if (size > WHOLE_LIMIT && parts === 'whole') {
       throw new KcrumbError('manifest', `${path}: ${mib} MiB is too large to load`, 'instrument only the files you will run: a kernel with breadcrumbs on every line of a whole tree does not boot');
     }
-    return parseManifest(withoutCrumbs(path, size), path, oldest);
+    const manifest = parseManifest(size <= WHOLE_LIMIT ? readFileSync(path, 'utf8') : withoutCrumbs(path, size), path, oldest);
+    // Written relative to the manifest's folder, so a copied or moved tree names its own files.
+    manifest.root = resolve(dirname(path), manifest.root);
+    return manifest;
   } catch (error) {
     if (error instanceof KcrumbError) throw error;
     throw new KcrumbError('manifest', `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
@@ -84,7 +88,37 @@ function withoutCrumbs(path: string, size: number): string {
   }
 }
 
+/** The root as a manifest at `manifestPath` records it: relative to the manifest's folder. */
+export function recordedRoot(manifestPath: string, root: string): string {
+  return relative(dirname(manifestPath), root) || '.';
+}
+
 /** Absolute path of a manifest's file entry. */
 export function manifestFilePath(manifest: Manifest, path: string): string {
   return resolve(manifest.root, path);
+}
+
+/** The tags of the manifests in `dir`, each read from the file's head (no need to load them): tag -> path. */
+export function tagsIn(dir: string): Map<string, string> {
+  const tags = new Map<string, string>();
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.json'));
+  } catch {
+    return tags;
+  }
+  for (const name of names.sort()) {
+    const path = join(dir, name);
+    try {
+      const fd = openSync(path, 'r');
+      const buffer = Buffer.alloc(4096);
+      const head = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8');
+      closeSync(fd);
+      const tag = /"tag": "(k[0-9a-z]{3})"/.exec(head)?.[1];
+      if (tag && !tags.has(tag)) tags.set(tag, path);
+    } catch {
+      // unreadable: loadManifests names it when it matters
+    }
+  }
+  return tags;
 }

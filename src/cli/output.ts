@@ -36,3 +36,26 @@ export function paint(output: Pick<Output, 'color'>, style: Style, text: string)
   const [open, close] = codes[style];
   return `\x1b[${open}m${text}\x1b[${close}m`;
 }
+
+/** Colour codes (SGR), kept when colour is on, and the control characters no message of ours holds. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /\x1b\[[0-9;]*m|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+/**
+ * Text from logs, manifests, sources and /proc is printed, and a raw ESC, OSC 52 (the clipboard) or BEL
+ * in it must not reach the terminal: every control character but newline and tab becomes `?`, and
+ * colour codes pass only when kcrumb itself paints (they are ours or harmless).
+ */
+export function terminalSafe(text: string, color: boolean): string {
+  return text.replace(CONTROL, (m) => (m.length > 1 && color ? m : '?' + m.slice(1)));
+}
+
+/** The same output, with every message made terminal-safe (status lines are kcrumb's own and pass). */
+export function safeOutput(output: Output): Output {
+  return {
+    ...output,
+    out: (text) => output.out(terminalSafe(text, output.color)),
+    err: (text) => output.err(terminalSafe(text, output.color)),
+    status: (text) => output.status(text),
+  };
+}

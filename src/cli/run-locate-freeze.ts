@@ -1,5 +1,5 @@
 /** The whole of `kcrumb locate-freeze LOG` past its options: read the manifests and the log, answer, print. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
 import { defaultKoPlaces, findKos, symbolizeReports } from './addr2line.js';
@@ -12,8 +12,9 @@ import { RecordedSources } from '../manifest/recorded-sources.js';
 import type { Manifest } from '../manifest/schema.js';
 import type { CommandContext } from './context.js';
 import { EXIT_NO, EXIT_OK } from './exit-codes.js';
-import { readLogArgument, withLogFile } from './log-file.js';
+import { logStream, readLogArgument, withLogFile } from './log-file.js';
 import { loadManifests, manifestFilePath, type StoredManifest } from './manifest-store.js';
+import { checkOutputPath, writeFilesAtomically } from './source-files.js';
 
 export interface LocateFlags {
   manifest?: string;
@@ -28,6 +29,7 @@ export interface LocateFlags {
 
 /** The whole of `kcrumb locate-freeze LOG`: prints the answer, returns the exit code (watch calls it too). */
 export async function runLocateFreeze(ctx: CommandContext, log: string, flags: LocateFlags): Promise<number> {
+  const lcovPath = flags.lcov === undefined ? undefined : checkOutputPath(ctx.cwd, flags.lcov, '--lcov', 'lcov');
   const stored = loadManifests(ctx.cwd, flags.manifest);
   const warnings = duplicateTagWarnings(stored);
   const manifests = stored.map((s) => s.manifest);
@@ -41,7 +43,8 @@ export async function runLocateFreeze(ctx: CommandContext, log: string, flags: L
   }
   // A log of an uninstrumented module is read for the kernel's reports alone; without those it needs a manifest.
   if (stored.length === 0 && analysis.reports.length === 0) {
-    throw new KcrumbError('no-manifest', `no manifest in ${resolve(ctx.cwd, '.kcrumb')}, and no kernel report in ${log}`);
+    const where = flags.manifest ? `${flags.manifest} (no *.json written by kcrumb instrument there)` : resolve(ctx.cwd, '.kcrumb');
+    throw new KcrumbError('no-manifest', `no manifest in ${where}, and no kernel report in ${log}`);
   }
   const kos = findKos(flags.ko ? flags.ko.split(',').map((p) => resolve(ctx.cwd, p)) : defaultKoPlaces(manifests));
   const symbolNotes = symbolizeReports(analysis.reports, kos);
@@ -59,9 +62,9 @@ export async function runLocateFreeze(ctx: CommandContext, log: string, flags: L
     if (answer.status === 'found') ctx.output.out(lines.join('\n'));
     else ctx.output.err(lines.join('\n'));
   }
-  if (flags.lcov) {
+  if (lcovPath) {
     const absolute = (m: number, f: number) => resolve(manifests[m].root, manifests[m].files[f].path);
-    writeFileSync(resolve(ctx.cwd, flags.lcov), analysis.boot ? formatLcov(analysis.boot, manifests, absolute) : '');
+    writeFilesAtomically(ctx.cwd, [{ path: lcovPath, text: analysis.boot ? formatLcov(analysis.boot, manifests, absolute) : '', encoding: 'utf8' }]);
   }
   return answer.status === 'found' ? EXIT_OK : EXIT_NO;
 }
@@ -78,8 +81,9 @@ async function annotate(ctx: CommandContext, log: string, resolver: CrumbResolve
     if (!found) found = out.some((line, i) => line.length !== lines[i].replace(/\r$/, '').length);
     ctx.output.out(out.join('\n'));
   };
-  if (log === '-') {
-    for await (const chunk of ctx.stdin) emit(latin1(chunk as string | Buffer), false);
+  const stream = logStream(ctx, log);
+  if (stream) {
+    for await (const chunk of stream) emit(latin1(chunk as string | Buffer), false);
   } else {
     withLogFile(ctx.cwd, log, (file) => readForward(file, 0, file.size, DEFAULT_LIMITS.chunkBytes, (text) => emit(text, false)));
   }
@@ -136,10 +140,19 @@ function sourceWarnings(answer: Answer, manifests: Manifest[]): string[] {
   return warnings;
 }
 
+/** Source bytes as the user's editor shows them: UTF-8 when they are, else latin1 (one char per byte). */
+function asShown(bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return bytes.toString('latin1');
+  }
+}
+
 function sourceWindow(manifest: Manifest, file: number, line: number, context: number): SourceWindow | undefined {
   let text: string;
   try {
-    text = readFileSync(resolve(manifest.root, manifest.files[file].path), 'latin1');
+    text = asShown(readFileSync(resolve(manifest.root, manifest.files[file].path)));
   } catch {
     return undefined;
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, fsync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { KcrumbError } from '../errors.js';
@@ -52,8 +52,12 @@ export function readSourceFile(cwd: string, path: string): SourceFile {
   if (!C_FILE.test(path)) throw new KcrumbError('input', `${path}: not a C source file (expected .c or .h)`);
   let text: string;
   try {
+    // A FIFO or device named *.c would block the read (or never end): only regular files are sources.
+    const stat = statSync(resolve(cwd, path));
+    if (!stat.isFile() && !stat.isDirectory()) throw new KcrumbError('input', `${path}: not a regular file (a FIFO, device or socket), not C source`);
     text = readFileSync(resolve(cwd, path), 'latin1');
   } catch (error) {
+    if (error instanceof KcrumbError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : `cannot read (${code})`;
     throw new KcrumbError('input', `${path}: ${why}`);
@@ -98,7 +102,8 @@ export class StagedWriter {
   private closed = false;
 
   constructor(cwd: string, path: string) {
-    this.target = resolve(cwd, path);
+    // Through a symbolic link to the file it names: the link stays a link (and the rename stays on one file system).
+    this.target = realTarget(resolve(cwd, path));
     this.temp = `${this.target}.kcrumb-${randomBytes(4).toString('hex')}.tmp`;
     mkdirSync(dirname(this.target), { recursive: true });
     let mode = 0o644;
@@ -187,8 +192,70 @@ export async function stageFileAsync(cwd: string, path: string, text: string, en
 
 const fsyncAsync = promisify(fsync);
 
+/**
+ * Renames each staged file over its target. A target with other hard links is written in place instead
+ * (its new bytes are complete and synced in the temporary file by now), so every name keeps the same file.
+ */
 export function commitStaged(staged: StagedFile[]): void {
-  for (const { temp, target } of staged) renameSync(temp, target);
+  for (const { temp, target } of staged) {
+    const real = realTarget(target);
+    if (linkCount(real) > 1) {
+      copyFileSync(temp, real);
+      unlinkSync(temp);
+    } else renameSync(temp, real);
+  }
+}
+
+function linkCount(path: string): number {
+  try {
+    return lstatSync(path).nlink;
+  } catch {
+    return 0;
+  }
+}
+
+function realTarget(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path; // a new file
+  }
+}
+
+/** What kcrumb may overwrite at an output path that exists: its own kind of file, recognised by its start. */
+const OWN_OUTPUT = {
+  manifest: { what: 'a kcrumb manifest', ours: (_path: string, head: string) => head.includes('"schema": "kcrumb-manifest"') },
+  lcov: { what: 'lcov data kcrumb wrote', ours: (_path: string, head: string) => head === '' || head.startsWith('TN:kcrumb\n') },
+  log: { what: 'a saved log (*.log)', ours: (path: string) => path.endsWith('.log') },
+};
+
+/**
+ * The absolute path of an output option, refused (exit 2, before anything is written) when it exists and
+ * is not a regular file, or is a file kcrumb did not write: `-m dm-remap.c` must never replace a source.
+ */
+export function checkOutputPath(cwd: string, given: string, option: string, kind: keyof typeof OWN_OUTPUT): string {
+  const path = resolve(cwd, given);
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch {
+    return path; // a new file
+  }
+  const { what, ours } = OWN_OUTPUT[kind];
+  if (!stat.isFile()) {
+    const is = stat.isDirectory() ? 'a directory' : stat.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
+    throw new KcrumbError('usage', `${option} ${given}: exists and is ${is}; kcrumb writes only a new file or ${what}`);
+  }
+  const fd = openSync(path, 'r');
+  let head: string;
+  try {
+    const buffer = Buffer.alloc(4096);
+    head = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('latin1');
+  } finally {
+    closeSync(fd);
+  }
+  if (!ours(path, head)) throw new KcrumbError('usage', `${option} ${given}: exists and is not ${what}; refusing to overwrite it`, 'name a new file');
+  return path;
 }
 
 export function discardStaged(staged: StagedFile[]): void {

@@ -16,8 +16,10 @@ export interface InstrumentOptions extends SelectOptions {
   level: Level;
   template: Template;
   tag: string;
-  /** Absolute working directory, recorded in the manifest. */
+  /** Absolute directory the file paths are relative to. */
   root: string;
+  /** The root as the manifest records it (relative to where the manifest is written); `root` if not given. */
+  recordedRoot?: string;
   now?: Date;
   /** Breadcrumbs inside loops print only on their first N passes. */
   loopLimit?: number;
@@ -204,7 +206,7 @@ export function manifestHeader(options: InstrumentOptions) {
     level: options.level,
     template: options.template.name,
     templateStatement: options.template.statement,
-    root: options.root,
+    root: options.recordedRoot ?? options.root,
     loopLimit: options.loopLimit,
     taskId: options.template.taskId ? (true as const) : undefined,
   };

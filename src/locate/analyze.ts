@@ -155,7 +155,23 @@ export class LogAnalyzer {
     if (boot.reports.reports.length > 0) this.lastWithReports = boot;
   }
 
+  /**
+   * A bare CR ends a line too: a capture with CR-only line ends (or a progress line redrawn over and over)
+   * would otherwise be one huge line. Trailing CRs are a CRLF's.
+   */
   private line(raw: string, offset: number): void {
+    let end = raw.length;
+    while (end > 0 && raw.charCodeAt(end - 1) === 0x0d) end--;
+    let cr = raw.indexOf('\r');
+    if (cr === -1 || cr >= end) return this.oneLine(raw, offset);
+    for (let start = 0; start <= end; cr = raw.indexOf('\r', start)) {
+      const stop = cr === -1 || cr > end ? end : cr;
+      this.oneLine(raw.slice(start, stop), offset + start);
+      start = stop + 1;
+    }
+  }
+
+  private oneLine(raw: string, offset: number): void {
     const lineNumber = this.lineNumber;
     if (this.lineNumber !== undefined) this.lineNumber++;
     this.lines++;
@@ -233,6 +249,8 @@ export class LogAnalyzer {
       if (boot.ringDumps.length === 0) boot.ringDumps.push({ reason: 'unknown', offset, lineNumber, entries: 0 });
       boot.ringDumps[boot.ringDumps.length - 1].entries++;
     }
+    // One shortened copy of the line for all its breadcrumbs: per breadcrumb, a line of 300,000 is quadratic.
+    let text: string | undefined;
     hits.forEach((hit, i) => {
       const found = this.options.resolver.resolve(hit);
       if (!found.ok) {
@@ -255,7 +273,7 @@ export class LogAnalyzer {
         time: entry ? Number(`${entry[1]}.${entry[2]}`) : parsed.time,
         lineNumber,
         offset,
-        text: shorten(cleanLine(raw)),
+        text: (text ??= shorten(cleanLine(raw))),
       };
       if (entry) sighting.fromDump = true;
       boot.threads.add(sighting);

@@ -124,7 +124,10 @@ export interface Manifest {
   template: string;
   /** The template's statement as used, so strip knows the breadcrumbs of a template file gone since. */
   templateStatement?: string;
-  /** Absolute working directory of the run; file paths are relative to it. */
+  /**
+   * The directory file paths are relative to: on disk relative to the manifest's own folder (older
+   * manifests: absolute), so a copied tree's manifest names the copy; manifest-store makes it absolute on read.
+   */
   root: string;
   /** --loop-limit: each breadcrumb with `loop` prints only on its first loopLimit passes. */
   loopLimit?: number;

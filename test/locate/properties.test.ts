@@ -96,6 +96,38 @@ describe('huge lines', async () => {
   });
 });
 
+describe('time against line length', async () => {
+  const { manifest } = await demo();
+  const count = manifest.crumbs.length;
+  /** `n` breadcrumbs on one line (glued console output), or each ended by a bare CR (a CR-only capture). */
+  const log = (n: number, end: string) => Array.from({ length: n }, (_, i) => `kq7x#${1 + (i % count)}@0`).join(end) + '\n';
+  const bestOf3 = (run: () => Answer) => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const start = process.hrtime.bigint();
+      const answer = run();
+      best = Math.min(best, Number(process.hrtime.bigint() - start));
+      assert.equal(answer.status, 'found');
+    }
+    return best;
+  };
+  for (const [name, end] of [['one line of breadcrumbs', ' '], ['CR-only line ends', '\r']] as const) {
+    it(`linear, ${name}: 8 times the length takes about 8 times as long (best of 3, 3x slack)`, () => {
+      const small = log(4_000, end);
+      const large = log(32_000, end);
+      bestOf3(() => locateText(small, [manifest]));
+      const t1 = bestOf3(() => locateText(small, [manifest]));
+      const t8 = bestOf3(() => locateText(large, [manifest]));
+      assert.ok(t8 < t1 * 8 * 3, `4,000 breadcrumbs: ${t1} ns, 32,000: ${t8} ns`);
+      assert.equal(locateText(large, [manifest]).last?.crumb.id, 1 + ((32_000 - 1) % count));
+    });
+  }
+  it('read from the end, a 2 MB line of breadcrumbs is answered with its last one', async () => {
+    const text = log(200_000, " ");
+    assert.equal((await backwards(text, manifest, 65536)).last?.crumb.id, 1 + ((200_000 - 1) % count));
+  });
+});
+
 describe('interleaved CPUs', async () => {
   const { manifest } = await demo();
   it('each CPU keeps its own trail, the answer is the last printed', () => {

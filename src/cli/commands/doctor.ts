@@ -1,7 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { diagnose, SYSCTLS, type DoctorReport, type Severity, type SystemFacts } from '../../doctor/doctor.js';
+import { KcrumbError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
 import { paint, type Output, type Style } from '../output.js';
@@ -49,6 +51,9 @@ Examples:
 
 function runDoctor(ctx: CommandContext, flags: DoctorFlags): number {
   const proc = resolve(ctx.cwd, flags.proc);
+  if (!isDirectory(proc)) throw new KcrumbError('input', `--proc ${flags.proc}: no such directory`, 'give /proc, or a copy of it taken on the target');
+  // It goes into a modprobe line the user pastes into a root shell: an address, nothing else.
+  if (flags.receiver !== undefined && !isIP(flags.receiver)) throw new KcrumbError('usage', `--receiver ${JSON.stringify(flags.receiver)}: not an IP address`);
   const sys = resolve(ctx.cwd, flags.sys);
   const report = diagnose(readFacts(proc, sys), { receiver: flags.receiver, port: flags.port });
   const bad = report.findings.some((f) => f.severity === 'bad');
@@ -58,6 +63,14 @@ function runDoctor(ctx: CommandContext, flags: DoctorFlags): number {
 }
 
 /** Reads what exists; a file that cannot be read is simply absent (doctor says less, never fails). */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export function readFacts(proc: string, sys: string): SystemFacts {
   const read = (path: string) => {
     try {

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Command, Option } from 'commander';
 import { newTag, TAG_PATTERN } from '../../breadcrumb.js';
 import { KcrumbError } from '../../errors.js';
@@ -9,10 +10,12 @@ import type { Level } from '../../manifest/schema.js';
 import { hookFilter } from '../../select/select-functions.js';
 import { describeHooks } from '../../vocabulary/hooks.js';
 import type { CommandContext } from '../context.js';
-import { defaultManifestPath } from '../manifest-store.js';
+import { withRunLock } from '../run-lock.js';
+import { defaultManifestPath, loadManifests, MANIFEST_DIR, manifestFilePath, recordedRoot, tagsIn } from '../manifest-store.js';
+import { shellCommand } from '../../shell.js';
 import { loadTemplate } from '../templates.js';
 import { paint, type Output } from '../output.js';
-import { commitStaged, displayPath, expandPaths, readSourceFile, readSourceFiles, StagedWriter, writeFilesAtomically } from '../source-files.js';
+import { checkOutputPath, commitStaged, displayPath, expandPaths, readSourceFile, readSourceFiles, StagedWriter, writeFilesAtomically } from '../source-files.js';
 
 /** How many selected or skipped functions the human report lists. */
 const LIST_LIMIT = 200;
@@ -34,6 +37,7 @@ interface InstrumentFlags {
   loopLimit?: number;
   taskId?: boolean;
   jobs?: number;
+  force?: boolean;
 }
 
 export function registerInstrument(command: Command, ctx: CommandContext): void {
@@ -64,6 +68,7 @@ export function registerInstrument(command: Command, ctx: CommandContext): void 
     .option('--task-id', "breadcrumbs print the task's pid too (kq7x#87@1.233): trails per task without printk caller ids")
     .option('-m, --manifest <file>', 'where to write the manifest (default: .kcrumb/<tag>.json)')
     .option('--tag <tag>', 'run tag printed in every breadcrumb, k + 3 of [0-9a-z] (default: random)')
+    .option('--force', 'reuse a tag that has a manifest: replaces that record, once its files are stripped')
     .option('-j, --jobs <n>', 'worker threads for many files (default: one per core)', positiveNumber('--jobs'))
     .option('-n, --dry-run', 'print a unified diff of the change and write nothing')
     .option('--json', 'print a machine-readable summary on stdout')
@@ -91,7 +96,7 @@ and like this on the console: kq7x#87@1 (run tag, breadcrumb 87, CPU 1), with --
 Undo with: kcrumb strip FILE...`,
     )
     .action(async (paths: string[], flags: InstrumentFlags) => {
-      ctx.exitCode = await runInstrument(paths, flags, ctx);
+      ctx.exitCode = flags.dryRun ? await runInstrument(paths, flags, ctx) : await withRunLock(ctx.cwd, () => runInstrument(paths, flags, ctx));
     });
 }
 
@@ -107,18 +112,27 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
     throw new KcrumbError('usage', `--tag ${flags.tag}: a tag is k and three of [0-9a-z], like kq7x`);
   }
   // Sorted, so the numbering depends on which files are instrumented, not on the order they were named in.
-  const files = [...new Set(expandPaths(cwd, paths))].sort();
+  const given = [...new Set(expandPaths(cwd, paths))];
+  // The manifest records paths inside one root: the working directory, or the folder that holds it and every file.
+  const root = commonFolder([cwd, ...given.map((p) => resolve(cwd, p))]);
+  const files = given.map((p) => relative(root, resolve(cwd, p))).sort();
+  // A tag names one live run: a log is answered from the manifest with its tag.
+  const inUse = new Map([...tagsIn(join(cwd, MANIFEST_DIR)), ...(flags.manifest ? tagsIn(dirname(resolve(cwd, flags.manifest))) : [])]);
+  let tag = flags.tag ?? newTag();
+  while (!flags.tag && inUse.has(tag)) tag = newTag();
+  const manifestPath = checkOutputPath(cwd, flags.manifest ?? defaultManifestPath(cwd, tag), '--manifest', 'manifest');
+  const replaced = replacedRun(cwd, tag, inUse.get(tag) ?? (existsSync(manifestPath) ? manifestPath : undefined), Boolean(flags.force));
   const options = {
     level: flags.level,
     functions: flags.functions,
     hooks: flags.hooks,
     depth: flags.depth,
     template: await chooseTemplate(cwd, flags),
-    tag: flags.tag ?? newTag(),
-    root: cwd,
+    tag,
+    root,
+    recordedRoot: recordedRoot(manifestPath, root),
     loopLimit: flags.loopLimit,
   };
-  const manifestPath = resolve(cwd, flags.manifest ?? defaultManifestPath(cwd, options.tag));
   let result: InstrumentResult;
 
   if (files.length >= POOL_THRESHOLD) {
@@ -130,7 +144,7 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
     try {
       const pooled = await instrumentWithPool(files, {
         ...options,
-        cwd,
+        cwd: root,
         dryRun: Boolean(flags.dryRun),
         onProgress: progress.update,
         emitManifest: manifestFile && ((json) => manifestFile.write(json)),
@@ -146,16 +160,19 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
   } else {
     // Loaded here, not at the top: other commands need not pay for the parser's start-up.
     const { instrumentSources } = await import('../../instrument/instrument.js');
-    result = await instrumentSources(readSourceFiles(cwd, files), options);
+    result = await instrumentSources(readSourceFiles(root, files), options);
     if (!flags.dryRun) {
-      writeFilesAtomically(cwd, [
+      writeFilesAtomically(root, [
         ...result.outputs.map((o) => ({ path: o.path, text: o.text, encoding: 'latin1' as const })),
         { path: manifestPath, text: serializeManifest(result.manifest), encoding: 'utf8' as const },
       ]);
     }
   }
 
-  const diff = flags.dryRun ? await unifiedDiff(cwd, result) : null;
+  // --force: the old run's record goes once the new one is in place (its files were checked stripped).
+  if (replaced && !flags.dryRun && replaced !== manifestPath) unlinkSync(replaced);
+
+  const diff = flags.dryRun ? await unifiedDiff(root, result) : null;
   if (flags.json) {
     // One JSON document on stdout, the dry run's diff inside it.
     output.out(JSON.stringify({ ...summary(result, flags.dryRun ? null : displayPath(cwd, manifestPath)), dryRun: Boolean(flags.dryRun), diff }, null, 2));
@@ -172,6 +189,42 @@ async function unifiedDiff(cwd: string, result: InstrumentResult): Promise<strin
   return result.outputs
     .map((out) => createTwoFilesPatch(`a/${out.path}`, `b/${out.path}`, readSourceFile(cwd, out.path).text, out.text, '', '', { context: 1 }))
     .join('');
+}
+
+/**
+ * The manifest a reused tag would replace, if --force allows it: only when none of its files still holds
+ * that run's breadcrumbs (then nothing on disk needs the old record). Without --force, a reused tag is refused.
+ */
+function replacedRun(cwd: string, tag: string, oldPath: string | undefined, force: boolean): string | undefined {
+  if (!oldPath) return undefined;
+  const shown = displayPath(cwd, oldPath);
+  if (!force) {
+    throw new KcrumbError('usage', `--tag ${tag}: run ${tag} already has a manifest, ${shown}; a log would be answered from the wrong one`, `pick another tag, or strip that run and pass --force to replace its record`);
+  }
+  const [old] = loadManifests(cwd, oldPath, 'without-crumbs');
+  const live = old.manifest.files
+    .map((f) => manifestFilePath(old.manifest, f.path))
+    .filter((path) => {
+      try {
+        return readFileSync(path, 'latin1').includes(`"${tag}#`);
+      } catch {
+        return false;
+      }
+    })
+    .map((path) => displayPath(cwd, path));
+  if (live.length > 0) {
+    throw new KcrumbError('usage', `--force --tag ${tag}: ${live.join(', ')} still hold${live.length === 1 ? 's' : ''} the breadcrumbs of run ${tag} (${shown})`, `strip them first: ${shellCommand('kcrumb strip', live)}`);
+  }
+  return oldPath;
+}
+
+/** The deepest folder that holds every one of `paths` (absolute). */
+function commonFolder(paths: string[]): string {
+  let common = paths[0];
+  for (const path of paths) {
+    while (path !== common && !path.startsWith(common.endsWith(sep) ? common : common + sep)) common = dirname(common);
+  }
+  return common;
 }
 
 /** A progress line on stderr, redrawn at most ten times a second, only on a terminal. */

@@ -5,6 +5,7 @@ import { RecordedSources } from '../../manifest/recorded-sources.js';
 import { shellCommand } from '../../shell.js';
 import { editedBraces, hasBreadcrumbs, stripBreadcrumbs, type SpanProblem } from '../../strip/strip.js';
 import type { CommandContext } from '../context.js';
+import { withRunLock } from '../run-lock.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
 import { loadManifests, manifestFilePath, type StoredManifest } from '../manifest-store.js';
 import { paint } from '../output.js';
@@ -43,13 +44,14 @@ Examples:
   $ kcrumb strip --check drivers/md    # exit 1 and list files that still hold breadcrumbs`,
     )
     .action(async (paths: string[], flags: StripFlags) => {
-      ctx.exitCode = await runStrip(paths, flags, ctx);
+      ctx.exitCode = flags.check ? await runStrip(paths, flags, ctx) : await withRunLock(ctx.cwd, () => runStrip(paths, flags, ctx));
     });
 }
 
 async function runStrip(paths: string[], flags: StripFlags, ctx: CommandContext): Promise<number> {
   const { cwd, output } = ctx;
-  const manifests = loadManifests(cwd, flags.manifest, 'without-crumbs');
+  // --check of named files needs no manifest: a damaged one must not block a pre-commit hook.
+  const manifests = flags.check && paths.length > 0 && !flags.manifest ? [] : loadManifests(cwd, flags.manifest, 'without-crumbs');
   const targets = paths.length > 0 ? expandPaths(cwd, paths, /\.[ch]$/) : recordedFiles(manifests, cwd);
   if (targets.length === 0) {
     throw new KcrumbError('usage', 'no files given and no manifest in .kcrumb/ records any', 'name the files: kcrumb strip FILE...');

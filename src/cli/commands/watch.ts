@@ -10,7 +10,7 @@ import type { CommandContext } from '../context.js';
 import { EXIT_NO } from '../exit-codes.js';
 import { requireManifests } from '../manifest-store.js';
 import { paint } from '../output.js';
-import { displayPath } from '../source-files.js';
+import { checkOutputPath, displayPath } from '../source-files.js';
 import { runLocateFreeze } from '../run-locate-freeze.js';
 
 interface WatchFlags {
@@ -79,6 +79,9 @@ async function runWatch(ctx: CommandContext, file: string | undefined, flags: Wa
     throw new KcrumbError('usage', file === undefined ? 'watch what? give a FILE or --udp PORT' : 'give a FILE or --udp PORT, not both');
   }
   if (!isIP(flags.bind)) throw new KcrumbError('usage', `--bind ${flags.bind}: not an IP address`);
+  if (file !== undefined) checkFollowable(resolve(cwd, file), file);
+  // The save path is checked before anything is written to it: never a source, a directory or a device.
+  if (flags.save) flags.save = checkOutputPath(cwd, flags.save, '--save', 'log');
   const stored = requireManifests(cwd, flags.manifest);
   const manifests = stored.map((s) => s.manifest);
   const live = new LiveCrumbs(new CrumbResolver(manifests));
@@ -179,6 +182,17 @@ function statusBoard(ctx: CommandContext, flags: WatchFlags) {
 }
 
 /** tail -F: polls the file, reads what was appended, starts over when it shrinks or is replaced. */
+/** A capture to follow is a regular file, a FIFO or a character device (a serial port), or not there yet. */
+function checkFollowable(path: string, given: string): void {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    return; // minicom or the console logger creates it later
+  }
+  if (stat.isDirectory()) throw new KcrumbError('input', `${given}: is a directory, not a log file`);
+}
+
 function followFile(path: string, pollMs: number, emit: Emit, restarted: () => void): Source {
   let fd: number | undefined;
   let inode: number | undefined;
@@ -199,6 +213,7 @@ function followFile(path: string, pollMs: number, emit: Emit, restarted: () => v
       position = 0;
       restarted();
     }
+    if (stat.isDirectory()) return; // replaced by a directory: wait for a capture to come back
     if (fd === undefined) {
       try {
         fd = openSync(path, 'r');
@@ -208,11 +223,15 @@ function followFile(path: string, pollMs: number, emit: Emit, restarted: () => v
       inode = stat.ino;
     }
     const buffer = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const n = readSync(fd, buffer, 0, buffer.length, position);
-      if (n === 0) break;
-      position += n;
-      emit(Buffer.from(buffer.subarray(0, n)));
+    try {
+      for (;;) {
+        const n = readSync(fd, buffer, 0, buffer.length, position);
+        if (n === 0) break;
+        position += n;
+        emit(Buffer.from(buffer.subarray(0, n)));
+      }
+    } catch {
+      close(); // gone between stat and read (EISDIR, EIO): the next poll looks again
     }
   };
   poll();

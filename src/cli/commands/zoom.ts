@@ -9,10 +9,11 @@ import { RecordedSources } from '../../manifest/recorded-sources.js';
 import { serializeManifest } from '../../manifest/serialize.js';
 import { planZoom } from '../../zoom/targets.js';
 import type { CommandContext } from '../context.js';
+import { withRunLock } from '../run-lock.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
-import { requireManifests, manifestFilePath } from '../manifest-store.js';
+import { requireManifests, manifestFilePath, recordedRoot } from '../manifest-store.js';
 import { paint } from '../output.js';
-import { displayPath, writeFilesAtomically } from '../source-files.js';
+import { checkOutputPath, displayPath, writeFilesAtomically } from '../source-files.js';
 import { loadTemplate } from '../templates.js';
 import { readLogArgument } from '../log-file.js';
 
@@ -54,7 +55,7 @@ Examples:
   $ kcrumb zoom --dry-run --json coarse.log`,
     )
     .action(async (log: string, flags: ZoomFlags) => {
-      ctx.exitCode = await runZoom(ctx, log, flags);
+      ctx.exitCode = flags.dryRun ? await runZoom(ctx, log, flags) : await withRunLock(ctx.cwd, () => runZoom(ctx, log, flags));
     });
 }
 
@@ -96,12 +97,12 @@ async function runZoom(ctx: CommandContext, log: string, flags: ZoomFlags): Prom
     tag,
     recognise: (path, text) => recorded.recognise(manifestFilePath(coarse, path), text),
   });
-  const manifestPath = join(dirname(stored[plan.manifest].path), `${tag}.json`);
+  const manifestPath = checkOutputPath(cwd, join(dirname(stored[plan.manifest].path), `${tag}.json`), 'zoom manifest', 'manifest');
   const changed = zoomed.files.filter((f, i) => f.text !== texts[i]);
   if (!flags.dryRun) {
     writeFilesAtomically(coarse.root, [
       ...changed.map((f) => ({ path: f.path, text: f.text, encoding: 'latin1' as const })),
-      { path: manifestPath, text: serializeManifest(zoomed.result.manifest), encoding: 'utf8' as const },
+      { path: manifestPath, text: serializeManifest({ ...zoomed.result.manifest, root: recordedRoot(manifestPath, coarse.root) }), encoding: 'utf8' as const },
     ]);
   }
 
