@@ -5,7 +5,9 @@ import { parseManifest } from '../../src/manifest/parse.js';
 import { MANIFEST_VERSION, OLDEST_READABLE_VERSION } from '../../src/manifest/schema.js';
 import { KcrumbError } from '../../src/errors.js';
 
-const manifest = (version: number) => JSON.stringify({ schema: 'kcrumb-manifest', version, tag: 'kq7x', files: [{ path: 'a.c' }], functions: [], crumbs: [] });
+const HASH = '0'.repeat(64);
+const manifest = (version: number) =>
+  JSON.stringify({ schema: 'kcrumb-manifest', version, tag: 'kq7x', level: 'every-line', root: '.', files: [{ path: 'a.c', originalSha256: HASH, instrumentedSha256: HASH }], functions: [], skipped: [], crumbs: [] });
 
 describe('manifest versions', () => {
   it('reads its own version', () => {
