@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
-import { BUILTIN_TEMPLATES, checkTemplate, parseTemplate, RING_TEMPLATE, type Template } from '../instrument/template.js';
+import { BUILTIN_TEMPLATES, checkTemplate, parseTemplate, RING_TEMPLATES, type Template } from '../instrument/template.js';
 import type { Manifest } from '../manifest/schema.js';
 import { PACKAGE_ROOT } from '../version.js';
 
 /** A template by built-in name or file path, checked to render to one expression statement on one line. */
 export async function loadTemplate(cwd: string, nameOrPath: string): Promise<Template> {
-  if (nameOrPath === RING_TEMPLATE.name) return RING_TEMPLATE; // a --sink ring manifest names it (zoom)
+  const ring = RING_TEMPLATES.find((t) => t.name === nameOrPath);
+  if (ring) return ring; // a --sink ring manifest names it (zoom)
   const builtin = (BUILTIN_TEMPLATES as readonly string[]).includes(nameOrPath);
   const path = builtin ? join(PACKAGE_ROOT, 'templates', `${nameOrPath}.tmpl`) : resolve(cwd, nameOrPath);
   let text: string;
@@ -28,5 +29,5 @@ export async function loadTemplate(cwd: string, nameOrPath: string): Promise<Tem
 export async function knownTemplates(manifests: Pick<Manifest, 'template' | 'templateStatement'>[]): Promise<Template[]> {
   const builtins = await Promise.all(BUILTIN_TEMPLATES.map((name) => loadTemplate(PACKAGE_ROOT, name)));
   const recorded = manifests.flatMap((m) => (m.templateStatement ? [{ name: m.template, statement: m.templateStatement }] : []));
-  return [...builtins, RING_TEMPLATE, ...recorded];
+  return [...builtins, ...RING_TEMPLATES, ...recorded];
 }

@@ -34,6 +34,17 @@ export const RING_TEMPLATE: Template = {
   declaration: `extern void ${RING_RECORD}(unsigned int tag, unsigned int id);`,
 };
 
+/** `--sink ring --task-id`: the record keeps the task's pid too; the dump prints it as `kq7x#87@1.233`. */
+export const RING_TASK_TEMPLATE: Template = {
+  name: 'ring-task',
+  statement: `${RING_RECORD}_task({{tagword}}, {{id}});`,
+  declaration: `extern void ${RING_RECORD}_task(unsigned int tag, unsigned int id);`,
+  taskId: true,
+};
+
+/** The ring templates by the name a manifest records. */
+export const RING_TEMPLATES = [RING_TEMPLATE, RING_TASK_TEMPLATE];
+
 /**
  * Reads a template file: `#` lines are comments, the one remaining line is the statement. It must be a
  * single line (inserting adds no lines) and must not contain kcrumb's markers or a comment end.

@@ -35,7 +35,7 @@ function pieceMatcher(templates: readonly Template[]): RegExp {
 }
 
 /** A breadcrumb as it appears in the source: its format string `"kq7x#87@`, or a ring record call. */
-const CRUMB_IN_SOURCE = new RegExp(`"k[0-9a-z]{3}#\\d{1,7}@|\\b${RING_RECORD}\\(0x`);
+const CRUMB_IN_SOURCE = new RegExp(`"k[0-9a-z]{3}#\\d{1,7}@|\\b${RING_RECORD}(?:_task)?\\(0x`);
 
 /**
  * Does the text hold breadcrumbs, edited or not: a marker and a breadcrumb's format string. Marker text

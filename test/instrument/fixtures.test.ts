@@ -3,7 +3,7 @@
  * output at each level (every-line.c, branches.c, functions.c) and an optional options.json:
  *   { "functions": ["*"], "hooks": [...], "depth": 1, "skipped": ["fn"], "throws": "message part" }
  *   "loopLimit": 2 (--loop-limit), "reasons": { "fn": "part of why fn was selected" }, "notSelected": ["fn"],
- *   "sink": "ring" (--sink ring)
+ *   "sink": "ring" (--sink ring), "sink": "ring-task" (--sink ring --task-id)
  * Without options.json every function is instrumented. A missing expected file is written on the first
  * run; OVERWRITE=1 rewrites mismatches. A folder whose name starts with "." is disabled.
  * Every case also checks the invariants: strip gives back the input byte for byte, no line moves, the
@@ -21,7 +21,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Level } from '../../src/manifest/schema.js';
-import { RING_TEMPLATE } from '../../src/instrument/template.js';
+import { RING_TASK_TEMPLATE, RING_TEMPLATE, type Template } from '../../src/instrument/template.js';
 import { stripBreadcrumbs } from '../../src/strip/strip.js';
 import { instrumentForTest, PRINTK_TEMPLATE, REPO } from '../support/instrument-text.js';
 import { checkPlacement, errorCount } from '../support/check-placement.js';
@@ -39,8 +39,10 @@ interface FixtureOptions {
   loopLimit?: number;
   reasons?: Record<string, string>;
   notSelected?: string[];
-  sink?: 'ring';
+  sink?: 'ring' | 'ring-task';
 }
+
+const SINK_TEMPLATES: Record<'ring' | 'ring-task', Template> = { ring: RING_TEMPLATE, 'ring-task': RING_TASK_TEMPLATE };
 
 const EXPECT_COMMENT = /\/\* expect:([\w\s-]*)\*\/\s*$/;
 
@@ -85,7 +87,7 @@ for (const name of readdirSync(ROOT).filter((n) => !n.startsWith('.')).sort()) {
           hooks: options.hooks,
           depth: options.depth,
           loopLimit: options.loopLimit,
-          ...(options.sink === 'ring' ? { template: RING_TEMPLATE } : {}),
+          ...(options.sink ? { template: SINK_TEMPLATES[options.sink] } : {}),
         });
         const output = result.outputs[0]?.text ?? input;
         const expectedPath = join(dir, `${level}.c`);
@@ -96,7 +98,7 @@ for (const name of readdirSync(ROOT).filter((n) => !n.startsWith('.')).sort()) {
           if (!existsSync(expectedPath) || OVERWRITE) writeFileSync(expectedPath, output, 'latin1');
           assert.equal(output, readFileSync(expectedPath, 'latin1'), `${name}/${level}.c differs (OVERWRITE=1 to accept)`);
         }
-        assert.equal(stripBreadcrumbs(output, [options.sink === 'ring' ? RING_TEMPLATE : PRINTK_TEMPLATE]).text, input, 'strip does not give back the input');
+        assert.equal(stripBreadcrumbs(output, [options.sink ? SINK_TEMPLATES[options.sink] : PRINTK_TEMPLATE]).text, input, 'strip does not give back the input');
         assert.equal(output.split('\n').length, input.split('\n').length, 'a line moved');
         if (result.outputs.length > 0) {
           assert.deepEqual(await checkPlacement(output, result.manifest, 0), [], 'placement in the re-parsed output');

@@ -49,6 +49,12 @@ describe('ring dump read with live breadcrumbs', async () => {
     assert.deepEqual(answer.threads[0].crumbs.map((s) => s.crumb.id), [1, 2, 3]);
   });
 
+  it('--sink ring --task-id: a dumped entry with a pid goes to that task\'s trail', () => {
+    const log = dump(['kfix#1@0.233 t=4.000000000', 'kfix#2@1.233 t=4.100000000', 'kfix#3@1.77 t=4.200000000']).join('\n');
+    const answer = locateText(log, [manifest]);
+    assert.deepEqual(answer.threads.map((t) => [t.key, t.crumbs.map((c) => c.crumb.id)]), [['T77', [3]], ['T233', [1, 2]]]);
+  });
+
   it('debugfs text (no printk prefix, no dump header) is read as a dump', () => {
     const answer = locateText('kfix#1@0 t=1.000000000\nkfix#2@0 t=1.000000100\n', [manifest]);
     assert.equal(answer.last!.crumb.id, 2);

@@ -19,7 +19,7 @@ export async function checkPlacement(instrumented: string, manifest: Manifest, f
   for (const crumb of manifest.crumbs.filter((c) => c.file === fileIndex)) {
     // printk-like templates print the tag and number; the ring sink passes the number to kcrumb_ring_record
     const literal = `"${manifest.tag}#${crumb.id}@`;
-    const ring = new RegExp(`kcrumb_ring_record\\(0x[0-9a-f]+u, ${crumb.id}\\);`).exec(instrumented);
+    const ring = new RegExp(`kcrumb_ring_record(?:_task)?\\(0x[0-9a-f]+u, ${crumb.id}\\);`).exec(instrumented);
     const at = instrumented.includes(literal) ? instrumented.indexOf(literal) : (ring?.index ?? -1);
     const where = `#${crumb.id} (${crumb.function}, line ${crumb.line}, ${crumb.kind})`;
     if (at < 0) {

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { newTag, TAG_PATTERN } from '../../breadcrumb.js';
 import { KcrumbError } from '../../errors.js';
 import type { InstrumentResult } from '../../instrument/instrument.js';
-import { BUILTIN_TEMPLATES, RING_TEMPLATE, SINKS, withTaskId, type Sink, type Template } from '../../instrument/template.js';
+import { BUILTIN_TEMPLATES, RING_TASK_TEMPLATE, RING_TEMPLATE, SINKS, withTaskId, type Sink, type Template } from '../../instrument/template.js';
 import { serializeManifest } from '../../manifest/serialize.js';
 import type { Level } from '../../manifest/schema.js';
 import { hookFilter } from '../../select/select-functions.js';
@@ -312,9 +312,8 @@ async function chooseTemplate(cwd: string, flags: InstrumentFlags): Promise<Temp
     const template = await loadTemplate(cwd, flags.template ?? 'printk');
     return flags.taskId ? withTaskId(template) : template;
   }
-  if (flags.taskId) throw new KcrumbError('usage', '--task-id and --sink ring: a ring record has no pid field, choose one');
   if (flags.template !== undefined) throw new KcrumbError('usage', `--template ${flags.template} and --sink ring: a ring breadcrumb has no template, choose one`);
-  return RING_TEMPLATE;
+  return flags.taskId ? RING_TASK_TEMPLATE : RING_TEMPLATE;
 }
 
 function list(value: string, previous: string[] = []): string[] {
