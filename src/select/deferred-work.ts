@@ -149,13 +149,16 @@ export function findFileScopeRegistrations(text: string): DeferredEdge[] {
 }
 
 /**
- * `x->timer.function = fn` registers fn for `timer` (hrtimers); `bio->bi_end_io = fn` stores a callback.
- * Only a field on the left and a plain name on the right: anything else is not a function pointer we can name.
+ * `x->timer.function = fn` registers fn for `timer` (hrtimers); `bio->bi_end_io = fn` and `cbs[i] = fn`
+ * store a callback. Only a field or an element on the left and a plain name on the right: anything else is not a function pointer we can name.
  */
 function fieldAssignment(node: SyntaxNode, local: Set<string>): DeferredEdge | undefined {
   const left = node.childForFieldName('left');
   const handler = functionName(node.childForFieldName('right'));
-  if (left?.type !== 'field_expression' || !handler || local.has(handler)) return undefined;
+  if (!handler || local.has(handler)) return undefined;
+  // `callbacks[i] = virtblk_done;` then `virtio_find_vqs(..., callbacks, ...)`: a table of callbacks.
+  if (left?.type === 'subscript_expression') return { type: 'direct', handler, label: `${memberKey(left) ?? ''}[] =` };
+  if (left?.type !== 'field_expression') return undefined;
   const field = left.childForFieldName('field')?.text ?? '';
   if (field === 'function') {
     const key = memberKey(left.childForFieldName('argument'));
