@@ -219,6 +219,8 @@ function startWorkers(count: number, options: PoolOptions): Pool {
 function newWorker(setup: WorkerSetup): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./instrument-worker.js', import.meta.url), { workerData: setup });
   const source = new URL('./instrument-worker.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`;
+  // tsx resolved here, not from the eval'd code (that resolves from the working directory, any folder)
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`;
   return new Worker(boot, { eval: true, workerData: setup });
 }

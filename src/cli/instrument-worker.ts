@@ -61,8 +61,17 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
       pending.delete(request.index);
       const { text, ...hashes } = renderPlanned(file, plan, request.firstId, setup);
       if (text === undefined || request.dryRun) return { type: 'rendered', index: request.index, text, ...hashes };
-      return { type: 'rendered', index: request.index, staged: await stageFileAsync(setup.cwd, file.path, text), ...hashes };
+      return { type: 'rendered', index: request.index, staged: await stageBeside(file.path, text), ...hashes };
     }
+  }
+}
+
+/** An unwritable folder or a full disk is the user's to fix (exit 2), not a bug of kcrumb's. */
+async function stageBeside(path: string, text: string): Promise<string> {
+  try {
+    return await stageFileAsync(setup.cwd, path, text);
+  } catch (error) {
+    throw new KcrumbError('input', `${path}: cannot write beside it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); nothing was changed`);
   }
 }
 

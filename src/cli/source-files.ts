@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, fsync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { KcrumbError } from '../errors.js';
 import type { SourceFile } from '../instrument/instrument.js';
@@ -277,6 +277,47 @@ export function writeFilesAtomically(cwd: string, writes: PendingWrite[]): void 
     throw new KcrumbError('input', `cannot write: ${(error as Error).message}`);
   }
   commitStaged(staged);
+}
+
+/** The name StagedWriter gives a temporary file beside `base`. */
+const TEMP_SUFFIX = /^\.kcrumb-[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes the temporary files a killed or failed run left beside `paths` (and in `extraDirs`, the
+ * manifest folder): run under the run lock, so none of them is live work. Returns how many went.
+ */
+export function removeStaleTemps(cwd: string, paths: string[], extraDirs: string[] = []): number {
+  const byDir = new Map<string, Set<string>>();
+  for (const dir of extraDirs) byDir.set(dir, byDir.get(dir) ?? new Set());
+  for (const path of paths) {
+    const real = realTarget(resolve(cwd, path));
+    const names = byDir.get(dirname(real)) ?? new Set<string>();
+    names.add(basename(real));
+    byDir.set(dirname(real), names);
+  }
+  let removed = 0;
+  for (const [dir, bases] of byDir) {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of entries) {
+      const at = name.lastIndexOf('.kcrumb-');
+      if (at <= 0 || !TEMP_SUFFIX.test(name.slice(at))) continue;
+      // beside a file of this run, or any in a folder given whole (the manifest folder)
+      if (!extraDirs.includes(dir) && !bases.has(name.slice(0, at))) continue;
+      tryUnlink(join(dir, name));
+      removed++;
+    }
+  }
+  return removed;
+}
+
+/** Says how many temporary files of an interrupted run were removed, if any. */
+export function noteRemoved(output: { err(text: string): void }, count: number): void {
+  if (count > 0) output.err(`kcrumb: removed ${count} temporary file(s) an interrupted kcrumb run left`);
 }
 
 function tryUnlink(path: string): void {

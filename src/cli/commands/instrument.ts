@@ -15,7 +15,7 @@ import { defaultManifestPath, loadManifests, MANIFEST_DIR, manifestFilePath, rec
 import { shellCommand } from '../../shell.js';
 import { loadTemplate } from '../templates.js';
 import { paint, type Output } from '../output.js';
-import { checkOutputPath, commitStaged, displayPath, expandPaths, readSourceFile, readSourceFiles, StagedWriter, writeFilesAtomically } from '../source-files.js';
+import { checkOutputPath, commitStaged, noteRemoved, removeStaleTemps, displayPath, expandPaths, readSourceFile, readSourceFiles, StagedWriter, writeFilesAtomically } from '../source-files.js';
 
 /** How many selected or skipped functions the human report lists. */
 const LIST_LIMIT = 200;
@@ -122,6 +122,8 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
   while (!flags.tag && inUse.has(tag)) tag = newTag();
   const manifestPath = checkOutputPath(cwd, flags.manifest ?? defaultManifestPath(cwd, tag), '--manifest', 'manifest');
   const replaced = replacedRun(cwd, tag, inUse.get(tag) ?? (existsSync(manifestPath) ? manifestPath : undefined), Boolean(flags.force));
+  // Temporary files a killed run left beside these files or its manifest (this run holds the lock).
+  if (!flags.dryRun) noteRemoved(output, removeStaleTemps(root, files, [dirname(manifestPath)]));
   const options = {
     level: flags.level,
     functions: flags.functions,
@@ -152,9 +154,12 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
         jobs: flags.jobs,
       }).finally(progress.done);
       result = pooled.result;
-      if (manifestFile) commitStaged([...pooled.staged, manifestFile.close()]);
+      // The manifest first: a run killed during the renames leaves files that strip finds through it.
+      if (manifestFile) commitStaged([manifestFile.close(), ...pooled.staged]);
     } catch (error) {
       manifestFile?.abort();
+      // Files a worker staged while another failed are not known here: take them by name.
+      if (!flags.dryRun) removeStaleTemps(root, files);
       throw error;
     }
   } else {
@@ -163,8 +168,8 @@ async function runInstrument(paths: string[], flags: InstrumentFlags, ctx: Comma
     result = await instrumentSources(readSourceFiles(root, files), options);
     if (!flags.dryRun) {
       writeFilesAtomically(root, [
-        ...result.outputs.map((o) => ({ path: o.path, text: o.text, encoding: 'latin1' as const })),
         { path: manifestPath, text: serializeManifest(result.manifest), encoding: 'utf8' as const },
+        ...result.outputs.map((o) => ({ path: o.path, text: o.text, encoding: 'latin1' as const })),
       ]);
     }
   }

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { KcrumbError } from '../../errors.js';
 import { RecordedSources } from '../../manifest/recorded-sources.js';
@@ -7,10 +7,10 @@ import { editedBraces, hasBreadcrumbs, stripBreadcrumbs, type SpanProblem } from
 import type { CommandContext } from '../context.js';
 import { withRunLock } from '../run-lock.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
-import { loadManifests, manifestFilePath, type StoredManifest } from '../manifest-store.js';
+import { loadManifests, MANIFEST_DIR, manifestFilePath, type StoredManifest } from '../manifest-store.js';
 import { paint } from '../output.js';
 import { knownTemplates } from '../templates.js';
-import { commitStaged, discardStaged, displayPath, expandPaths, readSourceFile, stageFile, type StagedFile } from '../source-files.js';
+import { commitStaged, discardStaged, noteRemoved, removeStaleTemps, displayPath, expandPaths, readSourceFile, stageFile, type StagedFile } from '../source-files.js';
 
 interface StripFlags {
   check?: boolean;
@@ -69,6 +69,7 @@ async function runStrip(paths: string[], flags: StripFlags, ctx: CommandContext)
     (m, file) => manifestFilePath(m, file.path),
   );
   const templates = await knownTemplates(manifests.map((m) => m.manifest));
+  noteRemoved(output, removeStaleTemps(cwd, targets, [join(cwd, MANIFEST_DIR)]));
   const files = targets.map((path) => readSourceFile(cwd, path));
   const unrecorded = files.filter((f) => hasBreadcrumbs(f.text) && !recorded.has(resolve(cwd, f.path)));
   if (unrecorded.length > 0 && !flags.unrecorded) {
