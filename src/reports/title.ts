@@ -30,3 +30,14 @@ export function guiltyFrame(report: KernelReport, header?: Frame): Frame | undef
     header
   );
 }
+
+/** The functions of the reports' stacks worth instrumenting: every frame but the generic ones, innermost first. */
+export function stackFunctions(reports: readonly KernelReport[]): string[] {
+  const names = new Set<string>();
+  for (const report of reports) {
+    for (const frame of [...report.frames, ...report.backtraces.flatMap((b) => b.frames)]) {
+      if (!isGeneric(frame.function)) names.add(frame.function);
+    }
+  }
+  return [...names];
+}

@@ -4,8 +4,12 @@
  * machine went on, and headline and --json agree, in every log format.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { formatJson, formatText } from '../../src/locate/report.js';
+import { runCli } from '../support/run-cli.js';
 import { crumbs, demo, FORMATS, locateText, merge, render, type Event } from './helpers.js';
 
 const paths = { display: () => 'drivers/md/dm-demo.c' };
@@ -89,10 +93,6 @@ describe('kernel reports in the answer', async () => {
 
 describe('kcrumb locate-freeze on a log of an uninstrumented module', () => {
   it('prints the reports, says what to instrument, exits 1; --json holds them too', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { runCli } = await import('../support/run-cli.js');
     const dir = mkdtempSync(join(tmpdir(), 'kcrumb-reports-'));
     writeFileSync(join(dir, 'serial.log'), render(oops(1, 21, 300, 'remap_lookup'), 'console'), 'latin1');
     const run = await runCli(['locate-freeze', 'serial.log'], dir);
@@ -108,10 +108,6 @@ describe('kcrumb locate-freeze on a log of an uninstrumented module', () => {
   });
 
   it('a log with neither breadcrumbs nor reports still needs a manifest (exit 2)', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { runCli } = await import('../support/run-cli.js');
     const dir = mkdtempSync(join(tmpdir(), 'kcrumb-reports-'));
     writeFileSync(join(dir, 'serial.log'), '[    1.000000] Linux version 6.1.0\n[    2.000000] hello\n', 'latin1');
     const run = await runCli(['locate-freeze', 'serial.log'], dir);

@@ -11,9 +11,10 @@ import { planZoom } from '../../zoom/targets.js';
 import type { CommandContext } from '../context.js';
 import { withRunLock } from '../run-lock.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
-import { requireManifests, manifestFilePath, recordedRoot } from '../manifest-store.js';
+import { defaultManifestPath, loadManifests, requireManifests, manifestFilePath, recordedRoot } from '../manifest-store.js';
+import { stackFunctions } from '../../reports/title.js';
 import { paint } from '../output.js';
-import { checkOutputPath, displayPath, writeFilesAtomically } from '../source-files.js';
+import { checkOutputPath, displayPath, expandPaths, readSourceFiles, writeFilesAtomically } from '../source-files.js';
 import { loadTemplate } from '../templates.js';
 import { readLogArgument } from '../log-file.js';
 
@@ -37,6 +38,7 @@ export function registerZoom(command: Command, ctx: CommandContext): void {
         'files edited since they were instrumented. Exit 0: done; 1: no breadcrumb of ours in the log; 2: refused.',
     )
     .argument('<log>', 'the log of the coarse run, or - for stdin')
+    .argument('[files...]', 'with a log without breadcrumbs: the C files to instrument, at every line, in the functions of the kernel reports\' stacks')
     .option('-m, --manifest <file|dir>', 'manifest file or directory of them (default: .kcrumb/ in the working directory)')
     .option('--tag <tag>', 'run tag of the new breadcrumbs, k + 3 of [0-9a-z] (default: random)')
     .option('-n, --dry-run', 'say what would be instrumented and write nothing')
@@ -52,11 +54,75 @@ Examples:
     dm-remap-metadata.c:35  remap_entry_flush  CPU0 (the answer) stopped in it after #7 (entry)
   kcrumb: stripped kf1x from 2 file(s); 10 breadcrumbs (#1-#10, tag kz3q) in remap_entry_flush; manifest .kcrumb/kz3q.json
   kcrumb: next: rebuild and load it, reproduce, then: kcrumb locate-freeze LOG
-  $ kcrumb zoom --dry-run --json coarse.log`,
+  $ kcrumb zoom --dry-run --json coarse.log
+  $ kcrumb zoom oops.log dm-remap-target.c dm-remap-metadata.c     (a log of an uninstrumented module)`,
     )
-    .action(async (log: string, flags: ZoomFlags) => {
-      ctx.exitCode = flags.dryRun ? await runZoom(ctx, log, flags) : await withRunLock(ctx.cwd, () => runZoom(ctx, log, flags));
+    .action(async (log: string, files: string[], flags: ZoomFlags) => {
+      const run = () => (files.length > 0 ? zoomFromReports(ctx, log, files, flags) : runZoom(ctx, log, flags));
+      ctx.exitCode = flags.dryRun ? await run() : await withRunLock(ctx.cwd, run);
     });
+}
+
+/**
+ * The first contact with a crash: a log of a module without breadcrumbs. The kernel's reports name the
+ * functions on the stacks; those the given files define are instrumented at every line under a new tag.
+ */
+async function zoomFromReports(ctx: CommandContext, log: string, paths: string[], flags: ZoomFlags): Promise<number> {
+  const { cwd, output } = ctx;
+  if (flags.tag !== undefined && !TAG_PATTERN.test(flags.tag)) {
+    throw new KcrumbError('usage', `--tag ${flags.tag}: a tag is k and three of [0-9a-z], like kq7x`);
+  }
+  const { analysis } = await readLogArgument(ctx, log, new CrumbResolver([]), 0);
+  const reports = analysis.reports.filter((r) => r.kind !== 'nmi-backtrace');
+  if (reports.length === 0) {
+    output.err('kcrumb: no kernel report in the log: nothing to zoom into (with breadcrumbs in it, run kcrumb zoom LOG alone)');
+    return EXIT_NO;
+  }
+  const names = stackFunctions(reports);
+  const files = [...new Set(expandPaths(cwd, paths))].sort();
+  const tag = flags.tag ?? freshTag(loadManifests(cwd, flags.manifest).map((s) => s.manifest.tag));
+  const { instrumentSources } = await import('../../instrument/instrument.js');
+  const none = () => `none of the stacks' functions (${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''}) is defined in the given files: nothing instrumented`;
+  const template = await loadTemplate(cwd, 'printk');
+  const result = await instrumentSources(readSourceFiles(cwd, files), { level: 'every-line', functions: names, template, tag, root: cwd }).catch((error: unknown) => {
+    if (error instanceof KcrumbError && error.code === 'no-selection') return undefined;
+    throw error;
+  });
+  if (!result) {
+    output.err(`kcrumb: ${none()}`);
+    return EXIT_NO;
+  }
+  const manifestPath = resolve(cwd, defaultManifestPath(cwd, tag));
+  const got = result.selected.filter((s) => s.crumbs > 0);
+  if (!flags.dryRun && got.length > 0) {
+    writeFilesAtomically(cwd, [
+      ...result.outputs.map((o) => ({ path: o.path, text: o.text, encoding: 'latin1' as const })),
+      { path: manifestPath, text: serializeManifest(result.manifest), encoding: 'utf8' as const },
+    ]);
+  }
+  const crumbs = result.manifest.crumbs.length;
+  if (flags.json) {
+    output.out(JSON.stringify({
+      reports: reports.map((r) => r.title),
+      stack: names,
+      tag,
+      manifest: flags.dryRun || got.length === 0 ? null : displayPath(cwd, manifestPath),
+      crumbs,
+      functions: got.map(({ name, path, line, crumbs: n }) => ({ name, path: displayPath(cwd, resolve(cwd, path)), line, crumbs: n })),
+      dryRun: Boolean(flags.dryRun),
+    }, null, 2));
+    return got.length > 0 ? EXIT_OK : EXIT_NO;
+  }
+  for (const r of reports) output.out(`kcrumb: the kernel reported ${r.title}${r.lineNumber !== undefined ? ` (log line ${r.lineNumber})` : ''}`);
+  if (got.length === 0) {
+    output.err(`kcrumb: ${none()}`);
+    return EXIT_NO;
+  }
+  for (const s of got) output.out(`  ${displayPath(cwd, resolve(cwd, s.path))}:${s.line}  ${s.name}  ${s.crumbs} breadcrumb(s)`);
+  const written = flags.dryRun ? ' (dry run: nothing written)' : `; manifest ${displayPath(cwd, manifestPath)}`;
+  output.out(`kcrumb: ${crumbs} breadcrumbs (tag ${tag}) in ${got.length} function(s) of the reports' stacks${written}`);
+  output.out('kcrumb: next: rebuild and load it, reproduce, then: kcrumb locate-freeze LOG');
+  return EXIT_OK;
 }
 
 async function runZoom(ctx: CommandContext, log: string, flags: ZoomFlags): Promise<number> {
