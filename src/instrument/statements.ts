@@ -60,7 +60,8 @@ function caseBodyStart(caseNode: SyntaxNode): number {
 }
 
 export function isDeclarationLike(node: SyntaxNode): boolean {
-  if (node.type === 'declaration' || node.type === 'type_definition' || node.type === 'struct_specifier') return true;
+  // `enum { N = 8 };` and `union u { ... };` in a body are declarations too (random.c's try_to_generate_entropy).
+  if (node.type === 'declaration' || node.type === 'type_definition' || node.type === 'struct_specifier' || node.type === 'enum_specifier' || node.type === 'union_specifier') return true;
   if (node.type !== 'expression_statement') return false;
   const name = calleeName(node.namedChild(0));
   return name !== undefined && DECLARATION_MACRO.test(name);

@@ -10,7 +10,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { compileObjects } from '../support/kbuild.js';
+import { assertSameBuilds, compileObjects } from '../support/kbuild.js';
 import { needKernel } from '../support/kernel-env.js';
 import { runCli } from '../support/run-cli.js';
 
@@ -38,15 +38,7 @@ async function parity(t: TestContext, args: string[], pick: (files: string[]) =>
   t.diagnostic(run.stdout.trim().split('\n').filter((l) => l.startsWith('kcrumb: ') && /breadcrumbs/.test(l)).join('\n'));
 
   const [before, after] = await Promise.all([compileObjects(original, files, { jobs: 1 }), compileObjects(instrumented, files, { jobs: 1 })]);
-  let built = 0;
-  for (const file of files) {
-    const a = before.get(file)!;
-    const b = after.get(file)!;
-    assert.equal(b.built, a.built, `${file}: ${a.built ? 'builds' : 'fails'} originally, ${b.built ? 'builds' : 'fails'} instrumented\n${b.errors.join('\n')}`);
-    if (!a.built) continue;
-    built++;
-    assert.deepEqual([...b.warnings].sort(), [...a.warnings].sort(), `${file}: warnings differ`);
-  }
+  const built = assertSameBuilds(files, before, after);
   t.diagnostic(`${built} of ${files.length} files build, with the same warnings, instrumented and not`);
   assert.ok(built >= Math.min(files.length, 3) && built >= files.length * 0.9, `only ${built} of ${files.length} original files build`);
 }

@@ -10,6 +10,7 @@
  * attributed to the file being compiled (also when it comes from a header). KCFLAGS adds
  * -Wdeclaration-after-statement, which 6.1 does not pass but older and vendor kernels do.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,4 +117,21 @@ function runMake(args: string[], logFile: string, timeoutMs: number): Promise<nu
       else resolvePromise(code ?? 0);
     });
   });
+}
+
+/**
+ * Asserts that each of `files` builds instrumented exactly when it builds originally, with the same
+ * warnings; returns how many built.
+ */
+export function assertSameBuilds(files: string[], before: Map<string, ObjectResult>, after: Map<string, ObjectResult>): number {
+  let built = 0;
+  for (const file of files) {
+    const a = before.get(file)!;
+    const b = after.get(file)!;
+    assert.equal(b.built, a.built, `${file}: ${a.built ? 'builds' : 'fails'} originally, ${b.built ? 'builds' : 'fails'} instrumented\n${b.errors.join('\n')}`);
+    if (!a.built) continue;
+    built++;
+    assert.deepEqual([...b.warnings].sort(), [...a.warnings].sort(), `${file}: warnings differ`);
+  }
+  return built;
 }
