@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Manifest } from '../../src/manifest/schema.js';
-import { formatJson, formatText } from '../../src/locate/report.js';
+import { formatText } from '../../src/locate/report.js';
+import { formatJson } from '../../src/locate/answer-json.js';
 import { bootEvents, crumbs, demo, locateText, merge, render } from './helpers.js';
 
 const paths = { display: () => 'drivers/md/dm-demo.c' };

@@ -8,7 +8,8 @@ import { readLogArgument } from '../../src/cli/log-file.js';
 import { locateFreeze } from '../../src/locate/locate.js';
 import { CrumbResolver } from '../../src/locate/resolve.js';
 import { CrumbHistory, findTailCycle } from '../../src/locate/cycle.js';
-import { formatJson, formatText } from '../../src/locate/report.js';
+import { formatText } from '../../src/locate/report.js';
+import { formatJson } from '../../src/locate/answer-json.js';
 import { bootEvents, crumbs, demo, locateText, merge, render, softLockup, type Event } from './helpers.js';
 
 const paths = { display: () => 'drivers/md/dm-demo.c' };

@@ -8,7 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { formatJson, formatText } from '../../src/locate/report.js';
+import { formatText } from '../../src/locate/report.js';
+import { formatJson } from '../../src/locate/answer-json.js';
 import { runCli } from '../support/run-cli.js';
 import { crumbs, demo, FORMATS, locateText, merge, render, type Event } from './helpers.js';
 

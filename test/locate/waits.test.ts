@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { instrumentSources } from '../../src/instrument/instrument.js';
 import { parseTemplate, withTaskId } from '../../src/instrument/template.js';
-import { formatJson, formatText } from '../../src/locate/report.js';
+import { formatText } from '../../src/locate/report.js';
+import { formatJson } from '../../src/locate/answer-json.js';
 import { FORMATS, instrumentedFixture, locateText, merge, render, say, WITH_CALLER, type Event } from './helpers.js';
 
 const TAG = 'kq7x';
