@@ -16,7 +16,8 @@ export type KindId =
   | 'page-fault' | 'null-deref' | 'general-protection' | 'stack-segment' | 'divide-error' | 'invalid-opcode'
   | 'double-fault' | 'stack-guard' | 'kernel-bug' | 'oops' | 'warning'
   | 'kasan' | 'kfence' | 'kcsan' | 'kmsan' | 'ubsan' | 'list-corruption'
-  | 'scheduling-while-atomic' | 'sleeping-in-atomic' | 'spinlock' | 'bad-unlock' | 'locks-held'
+  | 'memory-leak' | 'bad-rss-counter'
+  | 'scheduling-while-atomic' | 'sleeping-in-atomic' | 'spinlock' | 'bad-unlock' | 'locks-held' | 'non-static-key' | 'lockdep-limit'
   | 'lockdep-deadlock' | 'lockdep-inconsistent' | 'suspicious-rcu'
   | 'workqueue-lockup' | 'soft-lockup' | 'hard-lockup' | 'rcu-stall' | 'hung-task' | 'panic' | 'nmi-backtrace';
 
@@ -31,6 +32,8 @@ export interface ReportKind {
   guilty: 'frames' | 'lock-at' | 'none';
   /** lock-at: the line after which the first `at: fn+0x..` names the guilty function. */
   anchor?: RegExp;
+  /** Frames generic for this kind only, on top of the skip table (a leak's `*_alloc` helpers). */
+  skip?: RegExp;
   /** The machine cannot go on after it (it always panics). */
   fatal?: boolean;
   /** A line that continues a report just begun (`Oops:` after `BUG: unable to handle ...`), else its own. */
@@ -60,15 +63,23 @@ export const REPORT_KINDS: readonly ReportKind[] = [
   { kind: 'kasan', death: 'memory', header: /^BUG: KASAN: ([\w-]+)(?: in | on )/, title: (m) => (/double-free|invalid-free/.test(m[1]) ? 'KASAN: invalid-free in %f' : `KASAN: ${m[1]}%a in %f`), guilty: 'frames' },
   { kind: 'kfence', death: 'memory', header: /^BUG: KFENCE: ([\w -]+?) in /, title: (m) => `KFENCE: ${m[1]} in %f`, guilty: 'frames' },
   { kind: 'kcsan', death: 'memory', header: /^BUG: KCSAN: (.+?) in [A-Za-z_]/, title: (m) => `KCSAN: ${m[1]} in %f`, guilty: 'frames' },
-  { kind: 'kmsan', death: 'memory', header: /^BUG: KMSAN: ([\w-]+) in /, title: (m) => `KMSAN: ${m[1]} in %f`, guilty: 'frames' },
+  // an infoleak is found where the bytes leave the kernel (copy to user, to a USB device): its caller leaked them
+  { kind: 'kmsan', death: 'memory', header: /^BUG: KMSAN: ([\w-]+) in /, title: (m) => `KMSAN: ${m[1]} in %f`, guilty: 'frames', skip: /^_*copy_to_iter$|^copyout\w*$|^instrument_copy_to_user$|^usb_submit_urb$/ },
   { kind: 'ubsan', death: 'memory', header: /^UBSAN: ([\w-]+) in |^UBSAN: Undefined behaviour in/, title: (m) => `UBSAN: ${m[1] ?? 'undefined-behaviour'} in %f`, guilty: 'frames' },
+  // mm/kmemleak.c: the leaked object's allocation stack; kernel/fork.c check_mm()
+  { kind: 'memory-leak', death: 'memory', header: /^unreferenced object 0x[0-9a-f]+ \(size \d+\):/, title: fixed('memory leak in %f'), guilty: 'frames', skip: /alloc|^kmemleak|^kmem_|slab|^create_object$|strn?dup|memdup|v?asprintf/ },
+  { kind: 'bad-rss-counter', death: 'memory', header: /^BUG: Bad rss-counter state/, title: fixed('BUG: Bad rss-counter state'), guilty: 'none' },
   // kernel/sched/core.c
   { kind: 'scheduling-while-atomic', death: 'bug', header: /^BUG: scheduling while atomic: (.+)\/(\d+)\/0x/, title: fixed('BUG: scheduling while atomic in %f'), guilty: 'frames' },
   { kind: 'sleeping-in-atomic', death: 'bug', header: /^BUG: sleeping function called from invalid context at /, title: fixed('BUG: sleeping function called from invalid context in %f'), guilty: 'frames' },
   // kernel/locking/spinlock_debug.c, lockdep.c
   { kind: 'spinlock', death: 'bug', header: /^BUG: spinlock (lockup suspected|already unlocked|recursion|bad magic|wrong owner|wrong CPU|cpu recursion)/, title: (m) => `BUG: spinlock ${m[1]} in %f`, guilty: 'frames' },
   { kind: 'bad-unlock', death: 'lockdep', header: /^(WARNING|BUG): bad unlock balance detected!/, title: (m) => `${m[1]}: bad unlock balance in %f`, guilty: 'frames' },
-  { kind: 'locks-held', death: 'lockdep', header: /^(WARNING|BUG): (?:lock held when returning to user space|.*still has locks held!)/, title: (m) => `${m[1]}: still has locks held in %f`, guilty: 'frames' },
+  // the guilty function is where the lock still held was taken (`#0: ... at: fn+0x..`), not the checker's caller
+  { kind: 'locks-held', death: 'lockdep', header: /^(WARNING|BUG): (?:lock held when returning to user space|.*still has locks held!)/, title: (m) => `${m[1]}: still has locks held in %f`, guilty: 'lock-at', anchor: /\blocks? held by\b/ },
+  { kind: 'non-static-key', death: 'lockdep', header: /^INFO: trying to register non-static key/, title: fixed('INFO: trying to register non-static key in %f'), guilty: 'frames' },
+  // lockdep ran out of one of its fixed tables (MAX_STACK_TRACE_ENTRIES, MAX_LOCKDEP_ENTRIES, ...): no culprit
+  { kind: 'lockdep-limit', death: 'lockdep', header: /^BUG: (MAX_[A-Z_]+) too low!/, title: (m) => `BUG: ${m[1]} too low!`, guilty: 'none' },
   { kind: 'lockdep-deadlock', death: 'lockdep', header: /^(?:WARNING|INFO): (?:possible circular locking dependency detected|possible recursive locking detected|possible irq lock inversion dependency detected|[A-Z]+-safe -> [A-Z]+-unsafe lock order detected)/, title: fixed('possible deadlock in %f'), guilty: 'lock-at', anchor: /is trying to acquire|just changed the state of lock/ },
   { kind: 'lockdep-inconsistent', death: 'lockdep', header: /^(?:WARNING|INFO): inconsistent lock state/, title: fixed('inconsistent lock state in %f'), guilty: 'lock-at', anchor: /\btakes\b/ },
   { kind: 'suspicious-rcu', death: 'lockdep', header: /^(WARNING|INFO): suspicious RCU usage/, title: (m) => `${m[1]}: suspicious RCU usage in %f`, guilty: 'frames' },
@@ -88,7 +99,7 @@ export const REPORT_KINDS: readonly ReportKind[] = [
 ];
 
 /** What every header above contains: one scan of a line instead of thirty. */
-export const ANY_HEADER = /BUG|WARNING|INFO: |Unable to handle|fault|error: |PANIC|overflow|Insufficient stack|corruption|KASAN|UBSAN|Oops|LOCKUP|lockup|rcu_|panic|NMI backtrace|invalid opcode/;
+export const ANY_HEADER = /BUG|unreferenced object|WARNING|INFO: |Unable to handle|fault|error: |PANIC|overflow|Insufficient stack|corruption|KASAN|UBSAN|Oops|LOCKUP|lockup|rcu_|panic|NMI backtrace|invalid opcode/;
 
 /** Warnings in these files are about their callers' use of them: titled the way syzbot titles them. */
 const WARNING_FILES: readonly [RegExp, string][] = [
@@ -107,7 +118,23 @@ function warningTitle(file: string): string {
 function panicTitle(reason: string): string {
   const corrupted = /^stack-protector: Kernel stack is corrupted in: ([A-Za-z_]\w*)/.exec(reason);
   if (corrupted) return `kernel panic: stack is corrupted in ${corrupted[1]}`;
-  return `kernel panic: ${reason.trim()}`;
+  // `Attempted to kill init! exitcode=0x0000000b`: the exit code differs from run to run, the bug does not
+  return `kernel panic: ${reason.replace(/ exitcode=0x[0-9a-f]+\s*$/, '').trim()}`;
+}
+
+/**
+ * Functions a title names by the API their callers use, as syzbot does: one title for one bug whichever
+ * variant of the call the stack shows (`smp_call_function_many` and `_single` are the same wait for IPIs).
+ */
+const TITLE_ALIASES: readonly [RegExp, string][] = [
+  [/^smp_call_function(?:_single|_many|_many_cond|_any)?$|^on_each_cpu(?:_cond)?(?:_mask)?$/, 'smp_call_function'],
+  [/^_*synchronize_(?:rcu|sched|srcu)(?:_expedited|_normal)?$/, 'synchronize_rcu'],
+];
+
+/** The name a title gives the guilty function. */
+export function titleName(fn: string): string {
+  for (const [pattern, name] of TITLE_ALIASES) if (pattern.test(fn)) return name;
+  return fn;
 }
 
 export function kindOf(id: KindId): ReportKind {

@@ -7,7 +7,7 @@
  */
 import type { LogLine } from '../locate/log-line.js';
 import { parseFrame, parsePcLine, type Frame } from './frame.js';
-import { ANY_HEADER, REPORT_KINDS, type Death, type KindId, type ReportKind } from './kinds.js';
+import { ANY_HEADER, REPORT_KINDS, titleName, type Death, type KindId, type ReportKind } from './kinds.js';
 import { guiltyFrame } from './title.js';
 
 export interface KernelReport {
@@ -229,15 +229,16 @@ export class ReportParser {
       return true;
     }
     if (open.done) return false;
-    if (AFTER_TRACE.test(text)) {
-      open.done = open.traced || report.frames.length > 0;
-      return true;
-    }
+    // before AFTER_TRACE: `1 lock held by task/1:` is the anchor of the locks a report is about
     if (open.spec.guilty === 'lock-at') {
       if (open.spec.anchor!.test(text)) open.anchored = true;
       else if (open.anchored && !open.lockAt && (m = LOCK_AT.exec(text))) open.lockAt = parseFrame(m[1]);
       if (text.startsWith('stack backtrace:')) open.traced = true;
       if (!open.traced) return true;
+    }
+    if (AFTER_TRACE.test(text)) {
+      open.done = open.traced || report.frames.length > 0;
+      return true;
     }
     if (text.startsWith('Call Trace:') || text.startsWith('Call trace:') || text.startsWith('Backtrace:')) {
       open.traced = true;
@@ -272,7 +273,7 @@ export class ReportParser {
     const report = open.report;
     this.unfinished.delete(open);
     if (!report.title && report.kind !== 'nmi-backtrace') {
-      const guilty = open.spec.guilty === 'lock-at' && open.lockAt ? open.lockAt : guiltyFrame(report, open.header);
+      const guilty = open.spec.guilty === 'lock-at' && open.lockAt ? open.lockAt : guiltyFrame(report, open.header, open.spec.skip);
       if (guilty) report.guilty = guilty;
       report.title = titleOf(open.spec, report, guilty);
     }
@@ -288,7 +289,7 @@ function titleOf(spec: ReportKind, report: KernelReport, guilty: Frame | undefin
   const match = spec.header.exec(report.header) ?? ([report.header] as unknown as RegExpExecArray);
   let title = spec.title(match);
   title = title.replace('%a', report.access === 'read' ? ' Read' : report.access === 'write' ? ' Write' : '');
-  return guilty ? title.replace('%f', guilty.function) : title.replace(/ in %f$/, '').replace('%f', '?');
+  return guilty ? title.replace('%f', titleName(guilty.function)) : title.replace(/ in %f$/, '').replace('%f', '?');
 }
 
 function fieldsOfHeader(report: KernelReport, spec: ReportKind, m: RegExpExecArray, text: string): void {

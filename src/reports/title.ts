@@ -11,7 +11,8 @@ import { isGeneric } from './skip.js';
 
 const WATCHDOG_KINDS = new Set(['soft-lockup', 'hard-lockup', 'rcu-stall', 'nmi-backtrace']);
 
-export function guiltyFrame(report: KernelReport, header?: Frame): Frame | undefined {
+export function guiltyFrame(report: KernelReport, header?: Frame, kindSkip?: RegExp): Frame | undefined {
+  const generic = (fn: string) => isGeneric(fn) || (kindSkip?.test(fn) ?? false);
   let frames = report.frames;
   if (frames.length === 0 && report.backtraces.length > 0) {
     const stuck = report.backtraces.find((b) => b.cpus.some((cpu) => report.cpus.includes(cpu))) ?? report.backtraces[0];
@@ -22,9 +23,9 @@ export function guiltyFrame(report: KernelReport, header?: Frame): Frame | undef
     if (interrupted.length > 0) frames = interrupted;
   }
   return (
-    frames.find((f) => f.reliable && !isGeneric(f.function)) ??
-    frames.find((f) => !isGeneric(f.function)) ??
-    (header && !isGeneric(header.function) ? header : undefined) ??
+    frames.find((f) => f.reliable && !generic(f.function)) ??
+    frames.find((f) => !generic(f.function)) ??
+    (header && !generic(header.function) ? header : undefined) ??
     // every frame generic (a report cut off after its RIP line): the innermost one is all there is
     frames.find((f) => f.reliable) ??
     header
