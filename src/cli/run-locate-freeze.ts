@@ -3,11 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
 import { defaultKoPlaces, findKos, symbolizeReports } from './addr2line.js';
-import { annotateLine } from '../locate/annotate.js';
 import { locateFreeze, type Answer } from '../locate/locate.js';
 import { focusOf, formatText, type ReportPaths, type SourceWindow } from '../locate/report.js';
-import { formatJson } from '../locate/answer-json.js';
-import { formatLcov } from '../locate/lcov.js';
 import { CrumbResolver } from '../locate/resolve.js';
 import { DEFAULT_LIMITS, latin1, readForward } from '../locate/read-log.js';
 import { RecordedSources } from '../manifest/recorded-sources.js';
@@ -55,7 +52,9 @@ export async function runLocateFreeze(ctx: CommandContext, log: string, flags: L
   answer.warnings.unshift(...warnings, ...sourceWarnings(answer, manifests));
   for (const warning of answer.warnings) ctx.output.err(`kcrumb: warning: ${warning}`);
 
+  // --json, --lcov and --annotate load their formatters only when asked: every module costs start-up time
   if (flags.json) {
+    const { formatJson } = await import('../locate/answer-json.js');
     ctx.output.out(JSON.stringify(formatJson(answer, paths), null, 2));
   } else {
     const shown = focusOf(answer);
@@ -65,6 +64,7 @@ export async function runLocateFreeze(ctx: CommandContext, log: string, flags: L
     else ctx.output.err(lines.join('\n'));
   }
   if (lcovPath) {
+    const { formatLcov } = await import('../locate/lcov.js');
     const absolute = (m: number, f: number) => resolve(manifests[m].root, manifests[m].files[f].path);
     writeFilesAtomically(ctx.cwd, [{ path: lcovPath, text: analysis.boot ? formatLcov(analysis.boot, manifests, absolute) : '', encoding: 'utf8' }]);
   }
@@ -72,6 +72,7 @@ export async function runLocateFreeze(ctx: CommandContext, log: string, flags: L
 }
 
 async function annotate(ctx: CommandContext, log: string, resolver: CrumbResolver, paths: ReportPaths): Promise<number> {
+  const { annotateLine } = await import('../locate/annotate.js');
   let carry = '';
   let found = false;
   const emit = (text: string, final: boolean) => {
