@@ -83,6 +83,8 @@ export const REPORT_KINDS: readonly ReportKind[] = [
   { kind: 'lockdep-deadlock', death: 'lockdep', header: /^(?:WARNING|INFO): (?:possible circular locking dependency detected|possible recursive locking detected|possible irq lock inversion dependency detected|[A-Z]+-safe -> [A-Z]+-unsafe lock order detected)/, title: fixed('possible deadlock in %f'), guilty: 'lock-at', anchor: /is trying to acquire|just changed the state of lock/ },
   { kind: 'lockdep-inconsistent', death: 'lockdep', header: /^(?:WARNING|INFO): inconsistent lock state/, title: fixed('inconsistent lock state in %f'), guilty: 'lock-at', anchor: /\btakes\b/ },
   { kind: 'suspicious-rcu', death: 'lockdep', header: /^(WARNING|INFO): suspicious RCU usage/, title: (m) => `${m[1]}: suspicious RCU usage in %f`, guilty: 'frames' },
+  // kernels before 4.14 print `[ INFO: suspicious RCU usage. ]` and then where: titled by that file
+  { kind: 'suspicious-rcu', death: 'lockdep', header: /^(\S+\.[ch]):\d+ suspicious rcu_dereference_\w+\(\) usage!/, title: (m) => `suspicious RCU usage at ${m[1]}:LINE`, guilty: 'none', continues: true },
   // kernel/workqueue.c, kernel/watchdog.c, kernel/rcu/tree_stall.h, kernel/hung_task.c
   { kind: 'workqueue-lockup', death: 'lockup', header: /^BUG: workqueue lockup - pool/, title: fixed('BUG: workqueue lockup'), guilty: 'none' },
   { kind: 'soft-lockup', death: 'lockup', header: /BUG: soft lockup - CPU#(\d+) stuck for \d+s! \[(.*):(\d+)\]/, title: fixed('BUG: soft lockup in %f'), guilty: 'frames' },
@@ -99,7 +101,7 @@ export const REPORT_KINDS: readonly ReportKind[] = [
 ];
 
 /** What every header above contains: one scan of a line instead of thirty. */
-export const ANY_HEADER = /BUG|unreferenced object|WARNING|INFO: |Unable to handle|fault|error: |PANIC|overflow|Insufficient stack|corruption|KASAN|UBSAN|Oops|LOCKUP|lockup|rcu_|panic|NMI backtrace|invalid opcode/;
+export const ANY_HEADER = /BUG|unreferenced object|suspicious rcu_|WARNING|INFO: |Unable to handle|fault|error: |PANIC|overflow|Insufficient stack|corruption|KASAN|UBSAN|Oops|LOCKUP|lockup|rcu_|panic|NMI backtrace|invalid opcode/;
 
 /** Warnings in these files are about their callers' use of them: titled the way syzbot titles them. */
 const WARNING_FILES: readonly [RegExp, string][] = [
