@@ -109,9 +109,10 @@ export function buildInitramfs(ko: string, out: string, env: QemuEnv, first: str
  * device (bench/ring-cost.ts), then power off; hang-sync: the metadata work item sleeps waiting for a
  * completion nobody signals and dmsetup remove sleeps flushing it; hang-sync-locked: the work item sleeps
  * holding sync_mutex and the destructor sleeps waiting for it (both: load with fixed=1 and boot with
- * SLEEP_TO_PANIC).
+ * SLEEP_TO_PANIC); ring-checks: with kcrumb_ring.ko loaded first, reads its debugfs file onto the console,
+ * presses its SysRq key and tries to unload it (test/kernel/ring.test.ts).
  */
-export type ScenarioName = 'remove' | 'map-hang' | 'hang-locked' | 'dd' | 'hang-sync' | 'hang-sync-locked';
+export type ScenarioName = 'remove' | 'map-hang' | 'hang-locked' | 'dd' | 'hang-sync' | 'hang-sync-locked' | 'ring-checks';
 
 export interface ScenarioOptions {
   /** Folder holding the built module (one .ko). */
@@ -135,6 +136,8 @@ export interface ScenarioOptions {
   kernelArgs?: string[];
   /** Modules loaded before dm-remap, in order (kcrumb_ring.ko for --sink ring). */
   firstModules?: string[];
+  /** An NMI to every CPU once the console is silent `silenceS` seconds after `after` printed (as hunt does). */
+  nmi?: { silenceS: number; after: string };
 }
 
 export interface ScenarioResult {
@@ -142,6 +145,8 @@ export interface ScenarioResult {
   /** panic: a hang was detected and QEMU exited on the panic; poweroff: init powered off; timeout: killed. */
   exitedBy: 'panic' | 'poweroff' | 'timeout' | 'other';
   ms: number;
+  /** ms after the start the NMI of `nmi` was sent, when it was. */
+  nmiAtMs?: number;
 }
 
 /** Kernel arguments that turn a hang into a panic, and a panic into QEMU's exit (with -no-reboot). */
@@ -184,9 +189,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     logBase: join(options.logDir, name),
     smp: options.smp ?? 2,
     timeoutS: options.timeoutS ?? 90,
+    silenceS: options.nmi?.silenceS,
+    silenceAfter: options.nmi?.after,
   });
   const exitedBy = boot.exitedBy === 'aborted' ? 'other' : boot.exitedBy;
-  const result: ScenarioResult = { serialLogPath, exitedBy, ms: boot.ms };
+  const result: ScenarioResult = { serialLogPath, exitedBy, ms: boot.ms, nmiAtMs: boot.nmiAtMs };
   writeFileSync(join(options.logDir, `${name}.result.json`), JSON.stringify(result, null, 1) + '\n');
   return result;
 }

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -16,7 +16,7 @@ import { buildRing, type RingBuild } from '../../src/cli/ring-build.js';
 import { kernelEnv } from '../support/kernel-env.js';
 import { runCli } from '../support/run-cli.js';
 import { assertFrozenAt, findMarkers, prepareModule, type PreparedModule } from './example.js';
-import { EXAMPLE_DIR, needQemu, runScenario, type ScenarioOptions } from './qemu.js';
+import { EXAMPLE_DIR, needQemu, runScenario, SLEEP_TO_PANIC, type ScenarioOptions } from './qemu.js';
 
 const WORK = process.env.KCRUMB_KERNEL_LOGS ?? mkdtempSync(join(tmpdir(), 'kcrumb-ring-'));
 mkdirSync(WORK, { recursive: true });
@@ -50,6 +50,20 @@ interface Placed {
   fromDump: boolean;
 }
 
+interface RingAnswer {
+  status: string;
+  last: Placed & { cpu?: number; statement: string };
+  ringDump: { reason: string; entries: number } | null;
+  threads: { key: string; last: Placed }[];
+  root: (Placed & { reason: string; cpu?: number; lock: { name: string } | null }) | null;
+  waiting: (Placed & { cpu?: number; lock?: string; waitKind?: string; object?: string; heldBy: (Placed & { cpu?: number })[] })[];
+}
+
+async function locateJson(file: string, dir: string): Promise<{ code: number; answer: RingAnswer }> {
+  const json = await runCli(['locate-freeze', '--json', file], dir);
+  return { code: json.code, answer: JSON.parse(json.stdout) as RingAnswer };
+}
+
 async function bootAndLocate(t: TestContext, options: Omit<ScenarioOptions, 'moduleDir' | 'logDir'>) {
   const module = await instrumentedModule(t);
   const { ko } = await ringModule();
@@ -58,15 +72,25 @@ async function bootAndLocate(t: TestContext, options: Omit<ScenarioOptions, 'mod
   const log = readFileSync(run.serialLogPath, 'latin1');
   const text = await runCli(['locate-freeze', run.serialLogPath], module.dir);
   t.diagnostic(text.stdout.split('\n').slice(0, 8).join('\n'));
-  const json = await runCli(['locate-freeze', '--json', run.serialLogPath], module.dir);
-  const answer = JSON.parse(json.stdout) as {
-    status: string;
-    last: Placed;
-    ringDump: { reason: string; entries: number } | null;
-    threads: { key: string; last: Placed }[];
-  };
-  return { run, log, answer, text: text.stdout };
+  const { answer } = await locateJson(run.serialLogPath, module.dir);
+  return { run, log, answer, text: text.stdout, module };
 }
+
+/** The entries of the first dump printed for `why` (`kdem#12@1 t=3.000000001`, no prefix). */
+function dumpEntries(log: string, why: string): string[] {
+  const at = log.indexOf(`kcrumb-ring: dump on ${why}:`);
+  assert.ok(at >= 0, `a dump on ${why}`);
+  const entries: string[] = [];
+  for (const line of log.slice(at).split('\n').slice(1)) {
+    const m = /kcrumb-ring: (kdem#\d+@\d+ t=\d+\.\d{9})\s*$/.exec(line);
+    if (!m) break;
+    entries.push(m[1]);
+  }
+  return entries;
+}
+
+const cpuOf = (entry: string) => Number(/@(\d+)/.exec(entry)![1]);
+const at = (p: { file: string; line: number }) => `${p.file}:${p.line}`;
 
 /** Breadcrumb lines printed live: with --sink ring there must be none outside the dump. */
 const LIVE_CRUMB = /^(?:\[[^\]]*\] )?kdem#\d+@\d+$/m;
@@ -103,4 +127,82 @@ describe('--sink ring: examples/dm-remap under QEMU, located from the ring dump'
     assertFrozenAt(answer, 'CPU1', marker);
     assert.equal(answer.last.fromDump, true);
   });
+
+  it('on demand, in one boot: the debugfs file read in the guest names the last line run, SysRq-y prints the same entries, rmmod kcrumb_ring is refused', async (t) => {
+    if (!needQemu(t)) return;
+    const { run, log, answer, module } = await bootAndLocate(t, { scenario: 'ring-checks', remaps: [1000], name: 'ring-checks' });
+    assert.equal(run.exitedBy, 'poweroff', 'nothing died: every dump here was asked for');
+    assert.doesNotMatch(log, LIVE_CRUMB, 'no breadcrumb printed while the machine ran');
+
+    // debugfs: the whole ring, copied out through the console by cat
+    const begin = log.indexOf('KCRUMB-DEBUGFS-BEGIN');
+    const end = log.indexOf('KCRUMB-DEBUGFS-END');
+    assert.ok(begin >= 0 && end > begin, 'the debugfs file was read');
+    const lines = log.slice(begin, end).split('\n').slice(1).map((l) => l.trimEnd()).filter((l) => l !== '');
+    assert.ok(lines.length > 64, `${lines.length} entries in the debugfs file`);
+    for (const line of lines) assert.match(line, /^kdem#\d+@\d+ t=\d+\.\d{9}$/, 'the debugfs text is breadcrumb lines with their clock');
+    const times = lines.map((l) => Number(l.split('t=')[1]));
+    assert.deepEqual(times, [...times].sort((a, b) => a - b), 'in time order across CPUs');
+    const debugfs = join(WORK, 'ring', 'ring-checks.debugfs.txt');
+    writeFileSync(debugfs, lines.join('\n') + '\n');
+    const fromFile = await locateJson(debugfs, module.dir);
+    t.diagnostic(`debugfs: ${lines.length} entries; locate-freeze: ${fromFile.answer.status} ${at(fromFile.answer.last)} (${fromFile.answer.last.function})`);
+    assert.equal(fromFile.code, 0);
+    assert.equal(fromFile.answer.status, 'found');
+    assert.equal(fromFile.answer.last.function, 'remap_end_io', 'the last code run before the read: the end of the last read');
+    assert.match(fromFile.answer.last.statement, /^return DM_ENDIO_DONE;/);
+    assert.equal(fromFile.answer.last.fromDump, true);
+
+    // SysRq-y: the last `dump` (64) entries of each CPU, the same as the file's
+    const sysrq = dumpEntries(log, 'sysrq');
+    assert.ok(sysrq.length > 0, 'SysRq-y printed entries');
+    for (const cpu of new Set(lines.map(cpuOf))) {
+      const ofCpu = lines.filter((l) => cpuOf(l) === cpu);
+      assert.deepEqual(sysrq.filter((e) => cpuOf(e) === cpu), ofCpu.slice(-64), `CPU ${cpu}: the dump holds the ring's last 64 entries`);
+    }
+    assert.equal(answer.ringDump?.reason, 'sysrq', 'locate-freeze on the serial log: the trail comes from the SysRq dump');
+    assert.equal(`${answer.last.function} ${at(answer.last)}`, `${fromFile.answer.last.function} ${at(fromFile.answer.last)}`, 'the same last line as the file');
+
+    // the module reference: kcrumb_ring stays while dm-remap links to it
+    assert.match(log, /KCRUMB-RMMOD-REFUSED/);
+    assert.match(log, /KCRUMB-RING-LOADED/);
+  });
+
+  it('hang-locked: both CPUs freeze silently; the NMI sent after the silence panics (unknown_nmi_panic) and the dump names the holder and the waiter', async (t) => {
+    if (!needQemu(t)) return;
+    const [holder] = findMarkers(EXAMPLE_DIR, 'holds the lock here');
+    const { run, answer } = await bootAndLocate(t, { scenario: 'hang-locked', hangSector: 2048, nmi: { silenceS: 8, after: 'KCRUMB-WRITER-START' } });
+    assert.ok(run.nmiAtMs !== undefined, 'the NMI was sent');
+    assert.equal(run.exitedBy, 'panic', 'the NMI turned the silent freeze into a panic');
+    assert.equal(answer.ringDump?.reason, 'panic');
+    assert.equal(answer.last.cpu, 0, 'the last breadcrumb of all is the waiting CPU\'s');
+    assert.equal(answer.last.function, 'remap_map');
+    assert.match(answer.last.statement, /^spin_lock_irqsave\(&rc->lock, flags\);/);
+    assert.ok(answer.root, 'a root');
+    assert.equal(answer.root.reason, 'holds-lock-waited-by');
+    assert.equal(at(answer.root), at(holder), 'the root is the holder\'s marked line');
+    assert.equal(answer.root.lock?.name, 'rc->lock');
+    assert.deepEqual(answer.waiting.find((w) => w.cpu === 0)?.heldBy.map((h) => h.cpu), [1], 'CPU 0 waits for CPU 1');
+  });
+
+  for (const [scenario, rootMark, waiterMark, waitKind] of [
+    ['hang-sync', 'sync work waits here', 'teardown waits for the work here', 'work'],
+    ['hang-sync-locked', 'locked sync work waits here', 'teardown waits for the mutex here', 'mutex'],
+  ] as const) {
+    it(`${scenario}: the hung-task panic's dump gives the work item's wait as the root and the destructor waiting for it`, async (t) => {
+      if (!needQemu(t)) return;
+      const [root] = findMarkers(EXAMPLE_DIR, rootMark);
+      const [waiter] = findMarkers(EXAMPLE_DIR, waiterMark);
+      const { run, answer } = await bootAndLocate(t, { scenario, fixed: true, remaps: [1000], hangSector: 2048, kernelArgs: SLEEP_TO_PANIC, timeoutS: 150 });
+      assert.equal(run.exitedBy, 'panic', 'the hung-task detector panicked');
+      assert.equal(answer.ringDump?.reason, 'panic');
+      assert.ok(answer.root, 'a root');
+      assert.equal(at(answer.root), at(root), 'the root is the work item\'s wait');
+      assert.equal(answer.root.reason, 'waits-unsignalled');
+      assert.equal(answer.root.fromDump, true);
+      const waiting = answer.waiting.find((w) => at(w) === at(waiter));
+      assert.ok(waiting, `the destructor is listed waiting (${answer.waiting.map(at).join(', ')})`);
+      assert.equal(waiting.waitKind, waitKind);
+    });
+  }
 });
