@@ -35,4 +35,13 @@ KCRUMB_SRC_PATHS="drivers/md fs/ext4" scripts/kernel-env.sh >/dev/null
   echo
   # three boots of Debian's kernel under QEMU (about 2 minutes under TCG)
   node --import tsx bench/ring-cost.ts
+  echo
+  echo "## 6. Titles of real kernel reports (syzkaller's testdata)"
+  echo
+  # the corpus is not shipped: KCRUMB_TITLE_CORPUS names a folder of syzkaller's pkg/report/testdata/linux/report files
+  if [ -n "${KCRUMB_TITLE_CORPUS:-}" ] && [ -d "$KCRUMB_TITLE_CORPUS" ]; then
+    node --import tsx bench/report-titles.ts "$KCRUMB_TITLE_CORPUS" --cli --markdown
+  else
+    echo "Skipped: set KCRUMB_TITLE_CORPUS to a folder of syzkaller's report testdata files to measure it."
+  fi
 } | tee bench/results.md

@@ -59,6 +59,10 @@ interface Open {
   anchored: boolean;
   traced: boolean;
   lockAt?: Frame;
+  /** Index in the frames of the first RIP/pc line (one without a symbol counts): the title's stack starts there. */
+  pcAt?: number;
+  /** A workqueue leak's `last function:`. */
+  lastFunction?: string;
 }
 
 const CPU_LINE = /^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (\S+)/;
@@ -66,7 +70,7 @@ const TASK_LINE = /^task:(\S+)\s+state:\S+.*? pid:\s*(\d+)/;
 const WORKQUEUE = /^Workqueue: (\S+) ([A-Za-z_][\w.]*)/;
 const END_TRACE = /^---\[ end (trace|Kernel panic)/;
 const PF_ACCESS = /^#PF: (?:supervisor|user) (read|write|instruction fetch) access/;
-const KASAN_ACCESS = /^(Read|Write) of size \d+ at addr/;
+const KASAN_ACCESS = /^(Read|Write) (?:of size \d+ (?:at addr|by task)|at addr)/;
 const SOURCE = /\bat (\S+?):(\d+)/;
 const AFTER_TRACE = /^(?:Allocated by task|Freed by task|The buggy address|Memory state around|Last potentially related|Second to last potentially|Showing all locks held|\d+ locks? held by|Kernel Offset:|Sending NMI from CPU|Dumping ftrace buffer|Uninit was created at|Local variable .* created at)/;
 const LOCK_AT = /\bat: (?:\[<[0-9a-f]+>\] )?([A-Za-z_][\w.$]*\+0x[0-9a-f]+\/0x[0-9a-f]+(?: \[[\w-]+\])?)/;
@@ -119,7 +123,9 @@ export class ReportParser {
   }
 
   /** True when the line was a report header (of a new report or one it continues). */
-  private header(text: string, line: LogLine, context: string, lineNumber: number | undefined, offset: number): boolean {
+  private header(full: string, line: LogLine, context: string, lineNumber: number | undefined, offset: number): boolean {
+    // kernels before 4.14 print lockdep's headers in brackets: `[ INFO: possible recursive locking detected ]`
+    const text = full.startsWith('[ ') && full.trimEnd().endsWith(' ]') ? full.trim().slice(2, -2) : full;
     let spec: ReportKind | undefined;
     let m: RegExpExecArray | null = null;
     for (const kind of REPORT_KINDS) {
@@ -170,7 +176,8 @@ export class ReportParser {
   /** `Oops: 0002 [#1]` after `BUG: unable to handle ...`, `kernel BUG at lib/list_debug.c` after `list_add corruption`. */
   private continues(spec: ReportKind, current: Open | undefined, text: string): boolean {
     if (!current || current.done || current.lines > CONTINUE_REACH) return false;
-    if (spec.continues && current.report.frames.length === 0) return true;
+    // an old kernel's `IP: fn+0x..` line comes before the `Oops:` line: a RIP is not yet a call trace
+    if (spec.continues && current.report.frames.every((f) => f.pc)) return true;
     if (spec.kind === 'list-corruption' && current.spec.kind === 'list-corruption' && !/^list_/.test(text)) return true;
     // a WARNING or BUG about a corrupted list, or the oops line of a BUG_ON, says the same as its first line
     if (current.spec.kind === 'list-corruption' && (spec.kind === 'kernel-bug' || spec.kind === 'warning') && /lib\/list_debug\.c/.test(text)) return true;
@@ -237,11 +244,15 @@ export class ReportParser {
       if (!open.traced) return true;
     }
     if (AFTER_TRACE.test(text)) {
-      open.done = open.traced || report.frames.length > 0;
+      open.done = open.traced || report.frames.some((f) => !f.pc);
       return true;
     }
     if (text.startsWith('Call Trace:') || text.startsWith('Call trace:') || text.startsWith('Backtrace:')) {
       open.traced = true;
+      return true;
+    }
+    if (open.spec.guilty === 'last-function' && (m = /last function: ([A-Za-z_][\w.]*)/.exec(text))) {
+      open.lastFunction ??= m[1];
       return true;
     }
     let rest = text;
@@ -253,7 +264,12 @@ export class ReportParser {
     }
     if (report.frames.length >= MAX_FRAMES) return false;
     const frame = parsePcLine(rest) ?? parseFrame(rest);
-    if (!frame) return false;
+    if (!frame) {
+      // `RIP: 0010:0xffffffffffffffff`: a jump to nowhere still marks where the faulting stack starts
+      if (open.pcAt === undefined && /^(?:R?IP|pc|PC is at|NIP|EIP)\b/.test(rest) && !/^R?IP: 00[23]3:/.test(rest)) open.pcAt = report.frames.length;
+      return false;
+    }
+    if (frame.pc && open.pcAt === undefined && !/^R?IP: 00[23]3:/.test(rest)) open.pcAt = report.frames.length;
     if (open.interrupt && !frame.pc) frame.interrupt = true;
     // the registers are printed again after `---[ end trace ]---` and at each nested level: one RIP each
     if (frame.pc && report.frames.some((f) => f.pc && f.symbol === frame.symbol && f.offset === frame.offset)) return true;
@@ -273,9 +289,13 @@ export class ReportParser {
     const report = open.report;
     this.unfinished.delete(open);
     if (!report.title && report.kind !== 'nmi-backtrace') {
-      const guilty = open.spec.guilty === 'lock-at' && open.lockAt ? open.lockAt : guiltyFrame(report, open.header, open.spec.skip);
+      const match = open.spec.header.exec(report.header) ?? ([report.header] as unknown as RegExpExecArray);
+      const skip = typeof open.spec.skip === 'function' ? open.spec.skip(match) : open.spec.skip;
+      const guilty = (open.spec.guilty === 'lock-at' && open.lockAt) || guiltyFrame(report, open.header, { skip, pick: open.spec.pick }, open.pcAt);
       if (guilty) report.guilty = guilty;
-      report.title = titleOf(open.spec, report, guilty);
+      // a kind titled without a function still blames a frame for the answer (a panic's caller)
+      const named = open.spec.guilty === 'last-function' ? open.lastFunction : open.spec.guilty === 'none' ? undefined : guilty?.function;
+      report.title = titleOf(open.spec, match, report.access, named, report.frames.length > 0 || report.backtraces.length > 0 || open.pcAt !== undefined);
     }
   }
 
@@ -285,11 +305,12 @@ export class ReportParser {
   }
 }
 
-function titleOf(spec: ReportKind, report: KernelReport, guilty: Frame | undefined): string {
-  const match = spec.header.exec(report.header) ?? ([report.header] as unknown as RegExpExecArray);
-  let title = spec.title(match);
-  title = title.replace('%a', report.access === 'read' ? ' Read' : report.access === 'write' ? ' Write' : '');
-  return guilty ? title.replace('%f', titleName(guilty.function)) : title.replace(/ in %f$/, '').replace('%f', '?');
+/** The kind's title with its guilty function; `corrupted`, as syzbot says it, when the stack names none. */
+function titleOf(spec: ReportKind, match: RegExpExecArray, access: string | undefined, guilty: string | undefined, stack: boolean): string {
+  const title = spec.title(match).replace('%a', access === 'read' ? ' Read' : access === 'write' ? ' Write' : '');
+  if (guilty) return title.replace('%f', titleName(guilty));
+  // a header and nothing after it: the kind alone; a stack that names nobody: `corrupted`
+  return !stack ? title.replace(/ in %f$/, '').replace('%f', 'corrupted') : title.replace('%f', 'corrupted');
 }
 
 function fieldsOfHeader(report: KernelReport, spec: ReportKind, m: RegExpExecArray, text: string): void {
