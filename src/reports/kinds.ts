@@ -32,9 +32,9 @@ export interface ReportKind {
   title: (m: RegExpExecArray) => string;
   /**
    * Where the guilty function comes from: the frames (from the RIP line on), the lockdep `at:` line after
-   * `anchor`, or the `last function:` line of a workqueue leak.
+   * `anchor`, the `last function:` line of a workqueue leak, or the work function of a busy worker.
    */
-  guilty: 'frames' | 'lock-at' | 'last-function' | 'none';
+  guilty: 'frames' | 'lock-at' | 'last-function' | 'work' | 'none';
   /** lock-at: the line after which the first `at: fn+0x..` names the guilty function. */
   anchor?: RegExp;
   /**
@@ -79,12 +79,14 @@ export const REPORT_KINDS: readonly ReportKind[] = [
   { kind: 'kernel-bug', death: 'bug', header: /^kernel BUG at (\S+?)!?$|^kernel BUG at (\S+)/, title: (m) => (/^mm\/usercopy\.c/.test(m[1] ?? m[2] ?? '') ? 'BUG: bad usercopy in %f' : 'kernel BUG in %f'), guilty: 'frames', skip: (m) => (/^mm\/usercopy\.c/.test(m[1] ?? m[2] ?? '') ? /usercopy|__check/ : undefined) },
   // kernel/panic.c __warn(): WARN_ON(); a few files have titles of their own
   { kind: 'warning', death: 'warning', header: /^WARNING: (?:CPU: \d+ PID: \d+ )?at (\S+)(.*)$/, title: (m) => warningKind(m[1], m[2]).title, guilty: 'frames', skip: (m) => warningKind(m[1], m[2]).skip },
+  // since 6.18: `WARNING: fs/iomap/buffered-io.c:289 at ifs_free+0x344/0x400, CPU#0: kswapd0/69`
+  { kind: 'warning', death: 'warning', header: /^WARNING: (\S+:\d+) at (\S+, CPU#\d+.*)$/, title: (m) => warningKind(m[1], ` ${m[2]}`).title, guilty: 'frames', skip: (m) => warningKind(m[1], ` ${m[2]}`).skip },
   // mm/kasan/report.c, mm/kfence/report.c, kernel/kcsan/report.c, mm/kmsan/report.c, lib/ubsan.c
   { kind: 'kasan', death: 'memory', header: /^BUG: KASAN: ([\w-]+)(?: in | on )/, title: (m) => (/double-free|invalid-free/.test(m[1]) ? 'KASAN: invalid-free in %f' : `KASAN: ${m[1]}%a in %f`), guilty: 'frames' },
   { kind: 'kfence', death: 'memory', header: /^BUG: KFENCE: ([\w -]+?) in /, title: (m) => `KFENCE: ${m[1]} in %f`, guilty: 'frames' },
   { kind: 'kcsan', death: 'memory', header: /^BUG: KCSAN: (.+?) in [A-Za-z_]/, title: (m) => `KCSAN: ${m[1]} in %f`, guilty: 'frames' },
   // an infoleak is found where the bytes leave the kernel (copy to user, to a USB device): its caller leaked them
-  { kind: 'kmsan', death: 'memory', header: /^BUG: KMSAN: ([\w-]+) in /, title: (m) => `KMSAN: ${m[1]} in %f`, guilty: 'frames', skip: /^_*copy_to_iter$|^copyout\w*$|^instrument_copy_to_user$|^usb_submit_urb$/ },
+  { kind: 'kmsan', death: 'memory', header: /^BUG: KMSAN: ([\w-]+) in /, title: (m) => `KMSAN: ${m[1]} in %f`, guilty: 'frames', skip: /^_*(?:simple_)?copy_to_iter$|^copyout\w*$|^instrument_copy_to_user$|^usb_submit_urb$/ },
   { kind: 'ubsan', death: 'memory', header: /^UBSAN: ([\w-]+) in |^UBSAN: Undefined behaviour in/, title: (m) => `UBSAN: ${m[1] ?? 'undefined-behaviour'} in %f`, guilty: 'frames' },
   // mm/kmemleak.c: the leaked object's allocation stack; kernel/fork.c check_mm()
   { kind: 'memory-leak', death: 'memory', header: /^unreferenced object 0x[0-9a-f]+ \(size \d+\):/, title: fixed('memory leak in %f'), guilty: 'frames', skip: /alloc|^kmemleak|^kmem_|slab|^create_object$|strn?dup|memdup|v?asprintf/ },
@@ -118,11 +120,12 @@ export const REPORT_KINDS: readonly ReportKind[] = [
   // arch/x86/kernel/unwind_frame.c: the unwinder found the stack itself broken
   { kind: 'bad-stack', death: 'bug', header: /^WARNING: kernel stack (regs|frame pointer) at \S+ in \S+ has bad (?:'([^']+)' )?value/, title: (m) => (m[1] === 'regs' && m[2] && m[2] !== 'bp' ? `WARNING: kernel stack regs has bad '${m[2]}' value` : m[1] === 'regs' ? 'WARNING: kernel stack regs has bad value' : 'WARNING: kernel stack frame pointer has bad value'), guilty: 'none' },
   // kernel/workqueue.c, kernel/watchdog.c, kernel/rcu/tree_stall.h, kernel/hung_task.c
-  { kind: 'workqueue-lockup', death: 'lockup', header: /^BUG: workqueue lockup - pool/, title: fixed('BUG: workqueue lockup'), guilty: 'none' },
+  // titled by the busy worker's work function when the report shows its backtrace (`Workqueue: wq fn`)
+  { kind: 'workqueue-lockup', death: 'lockup', header: /^BUG: workqueue lockup - pool/, title: fixed('BUG: workqueue lockup in %f'), guilty: 'work' },
   { kind: 'soft-lockup', death: 'lockup', header: /BUG: soft lockup - CPU#(\d+) stuck for \d+s! \[(.*):(\d+)\]/, title: fixed('BUG: soft lockup in %f'), guilty: 'frames', pick: 'stall' },
   { kind: 'hard-lockup', death: 'lockup', header: /Watchdog detected hard LOCKUP on cpu (\d+)/, title: fixed('watchdog: hard LOCKUP in %f'), guilty: 'frames' },
   { kind: 'rcu-stall', death: 'stall', header: /rcu_\w+ (?:self-detected stall on CPU|detected (?:expedited )?stalls? on)|rcu: INFO: rcu_\w+ detected expedited stalls/, title: fixed('INFO: rcu detected stall in %f'), guilty: 'frames', pick: 'stall', skip: /rcu|apic_timer_interrupt/ },
-  { kind: 'hung-task', death: 'hang', header: /INFO: task (.*):(\d+) blocked for more than \d+ seconds/, title: fixed('INFO: task hung in %f'), guilty: 'frames', pick: 'hang' },
+  { kind: 'hung-task', death: 'hang', header: /INFO: task (.*):(\d+) blocked (?:in I\/O wait )?for more than \d+ seconds/, title: fixed('INFO: task hung in %f'), guilty: 'frames', pick: 'hang' },
   { kind: 'task-cannot-die', death: 'hang', header: /INFO: task (.*):(\d+) can't die for more than \d+ seconds/, title: fixed("INFO: task can't die in %f"), guilty: 'frames', skip: /schedule/ },
   // net/core/dev.c netdev_wait_allrefs(): a device that never loses its last reference, and a hang
   { kind: 'netdev-refcount', death: 'hang', header: /unregister_netdevice: waiting for \S+ to become free/, title: fixed('unregister_netdevice: waiting for DEV to become free'), guilty: 'none' },

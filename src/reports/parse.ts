@@ -61,6 +61,8 @@ interface Open {
   lockAt?: Frame;
   /** Index in the frames of the first RIP/pc line (one without a symbol counts): the title's stack starts there. */
   pcAt?: number;
+  /** Index in the frames where the first `Call Trace:` began: frames before it are a report's asides (`Preemption disabled at:`). */
+  traceAt?: number;
   /** A workqueue leak's `last function:`. */
   lastFunction?: string;
 }
@@ -249,8 +251,11 @@ export class ReportParser {
     }
     if (text.startsWith('Call Trace:') || text.startsWith('Call trace:') || text.startsWith('Backtrace:')) {
       open.traced = true;
+      open.traceAt ??= report.frames.length;
       return true;
     }
+    // a workqueue lockup lists the pools and their work items before the busy workers' backtraces
+    if (report.kind === 'workqueue-lockup' && /^(?:workqueue \S+: flags|pwq \d+:|pending:|in-flight:|inactive:|pool \d+:|Showing )/.test(text)) return true;
     if (open.spec.guilty === 'last-function' && (m = /last function: ([A-Za-z_][\w.]*)/.exec(text))) {
       open.lastFunction ??= m[1];
       return true;
@@ -291,10 +296,10 @@ export class ReportParser {
     if (!report.title && report.kind !== 'nmi-backtrace') {
       const match = open.spec.header.exec(report.header) ?? ([report.header] as unknown as RegExpExecArray);
       const skip = typeof open.spec.skip === 'function' ? open.spec.skip(match) : open.spec.skip;
-      const guilty = (open.spec.guilty === 'lock-at' && open.lockAt) || guiltyFrame(report, open.header, { skip, pick: open.spec.pick }, open.pcAt);
+      const guilty = (open.spec.guilty === 'lock-at' && open.lockAt) || guiltyFrame(report, open.header, { skip, pick: open.spec.pick }, open.pcAt, open.traceAt);
       if (guilty) report.guilty = guilty;
       // a kind titled without a function still blames a frame for the answer (a panic's caller)
-      const named = open.spec.guilty === 'last-function' ? open.lastFunction : open.spec.guilty === 'none' ? undefined : guilty?.function;
+      const named = open.spec.guilty === 'last-function' ? open.lastFunction : open.spec.guilty === 'work' ? report.work : open.spec.guilty === 'none' ? undefined : guilty?.function;
       report.title = titleOf(open.spec, match, report.access, named, report.frames.length > 0 || report.backtraces.length > 0 || open.pcAt !== undefined);
     }
   }
@@ -335,12 +340,18 @@ function fieldsOfHeader(report: KernelReport, spec: ReportKind, m: RegExpExecArr
     case 'warning':
     case 'kernel-bug':
     case 'list-corruption': {
-      const source = SOURCE.exec(text);
+      const source = /^WARNING: (\S+?):(\d+) at /.exec(text) ?? SOURCE.exec(text);
       if (source) report.source = { file: source[1], line: Number(source[2]) };
       const who = /^WARNING: CPU: (\d+) PID: (\d+)/.exec(text);
       if (who) {
         report.cpus.push(Number(who[1]));
         report.pid = Number(who[2]);
+      }
+      const where = /, CPU#(\d+): (\S+)\/(\d+)/.exec(text);
+      if (where) {
+        report.cpus.push(Number(where[1]));
+        report.task = where[2];
+        report.pid = Number(where[3]);
       }
       break;
     }

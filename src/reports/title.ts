@@ -26,9 +26,13 @@ const HANG_PLUMBING = /sched|_lock|_slowlock|down|rwsem|completion|kthread|wait|
  * frames from the RIP line on (the ones before it are the report's own machinery, or another CPU's lines),
  * only those the unwinder was sure of, the first the skip table does not call generic.
  */
-export function guiltyFrame(report: KernelReport, header: Frame | undefined, kind: { skip?: RegExp; pick?: 'stall' | 'hang' }, pcAt = 0): Frame | undefined {
+export function guiltyFrame(report: KernelReport, header: Frame | undefined, kind: { skip?: RegExp; pick?: 'stall' | 'hang' }, pcAt = 0, traceAt?: number): Frame | undefined {
   const generic = (fn: string) => isGeneric(fn) || (kind.skip?.test(fn) ?? false);
-  let frames = FROM_PC.has(report.kind) ? report.frames.slice(pcAt) : report.frames;
+  let frames = FROM_PC.has(report.kind)
+    ? report.frames.slice(pcAt)
+    : traceAt === undefined
+      ? report.frames
+      : report.frames.filter((f, i) => i >= traceAt || f.pc);
   // an RCU stall's own stack may be the grace-period kthread's; the stuck CPU's backtrace shows the loop
   const stuck = report.backtraces.find((b) => b.cpus.some((cpu) => report.cpus.includes(cpu)));
   if (stuck && report.kind === 'rcu-stall') frames = stuck.frames;
