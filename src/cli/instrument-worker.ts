@@ -8,7 +8,7 @@ import { KcrumbError } from '../errors.js';
 import { analyzeParsed, assertNotInstrumented, parseFile, type SourceFile } from '../instrument/analyze.js';
 import { choicesByName, renderPlanned } from '../instrument/instrument.js';
 import { planFile, type FileChoice, type FilePlan, type PlanRecord } from '../instrument/plan-file.js';
-import type { Template } from '../instrument/template.js';
+import type { Template } from '../breadcrumb.js';
 import type { Level } from '../manifest/schema.js';
 import { readSourceFile, stageFileAsync } from './source-files.js';
 

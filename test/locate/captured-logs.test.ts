@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { findCrumbs } from '../../src/breadcrumb.js';
 import { instrumentSources } from '../../src/instrument/instrument.js';
-import { parseTemplate, withTaskId, type Template } from '../../src/instrument/template.js';
+import type { Template } from '../../src/breadcrumb.js';
+import { parseTemplate, withTaskId } from '../../src/instrument/template.js';
 import { REPO } from '../support/instrument-text.js';
 import { FORMATS, locateText, render, type Event } from './helpers.js';
 
