@@ -53,7 +53,7 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
       const plan = planFile(parsed, request.choices ?? byName!.choicesFor(parsed.functions), setup.level);
       pending.set(request.index, { file, plan });
       // only what the main thread records crosses over (not the edits, nor where declarations go)
-      const record: PlanRecord = { path: plan.path, functions: plan.functions, skipped: plan.skipped, sites: plan.sites };
+      const record: PlanRecord = { path: plan.path, functions: plan.functions, skipped: plan.skipped, sites: plan.sites, deferred: plan.deferred };
       return { type: 'planned', index: request.index, plan: record };
     }
     case 'render': {
