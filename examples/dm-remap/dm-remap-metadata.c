@@ -107,3 +107,23 @@ void remap_sync_work(struct work_struct *work)
 	else
 		remap_sync_after_copy(rc);
 }
+
+/*
+ * For kcrumb's crash tests ("oops_page"): a copy of the table for the spare, in a buffer of one page,
+ * though the table takes up to 4 (REMAP_MAX entries). vmalloc() leaves the page after it unmapped.
+ */
+int remap_table_copy_alloc(struct remap_c *rc)
+{
+	if (!rc->table_copy)
+		rc->table_copy = vmalloc(PAGE_SIZE);
+	return rc->table_copy ? 0 : -ENOMEM;
+}
+
+/* Clears the copy for the whole table, past the end of its page: the write faults there. */
+void remap_table_copy_work(struct work_struct *work)
+{
+	struct remap_c *rc = container_of(work, struct remap_c, table_copy_work);
+
+	memset(rc->table_copy, 0, rc->max_remaps * sizeof(*rc->table)); /* kcrumb-test: memset past the page here */
+	memcpy(rc->table_copy, rc->table, rc->nr_remaps * sizeof(*rc->table));
+}

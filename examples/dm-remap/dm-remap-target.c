@@ -21,6 +21,12 @@
  * of the block queues the metadata work item, which sleeps waiting for the copy, and removing the device
  * then sleeps too, in the destructor's flush of that work item. "hang_sync_locked <sector>" does the
  * same with the work item holding sync_mutex while it waits: the destructor sleeps waiting for the mutex.
+ *
+ * Crashes, the machine going on after each but the last: "oops_null <sector>" queues a work item that
+ * dereferences the remap of a block that has none (NULL); "oops_page <sector>" one that clears a copy
+ * of the table past the end of its one page; "warn_map <sector>" makes the next I/O to that block warn
+ * once in remap_map(); "bug_dtr <sector>" starts a copy that never gets written, and the destructor
+ * then finds it in flight: BUG_ON on dmsetup remove.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -112,6 +118,22 @@ static void remap_pending_copy_io(struct remap_c *rc, struct remap_io *io, struc
 		queue_work(system_wq, &rc->sync_work);
 }
 
+/*
+ * For kcrumb's tests ("oops_null"): marks the pending copy of crash_block done, without checking that the
+ * block has a remap at all: for one that has none, e is NULL.
+ */
+static void remap_copy_done_work(struct work_struct *work)
+{
+	struct remap_c *rc = container_of(work, struct remap_c, copy_done_work);
+	struct remap_entry *e;
+	unsigned long flags;
+
+	spin_lock_irqsave(&rc->lock, flags);
+	e = remap_lookup(rc, rc->crash_block);
+	spin_unlock_irqrestore(&rc->lock, flags);
+	WRITE_ONCE(e->copying, false); /* kcrumb-test: null dereference here */
+}
+
 /* The copy reached the spare: the metadata sync waiting for it goes on. */
 static void remap_copy_end_io(struct remap_c *rc)
 {
@@ -154,9 +176,12 @@ static int remap_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	rc->ti = ti;
 	rc->hold_block = REMAP_NO_BLOCK;
 	rc->sync_block = REMAP_NO_BLOCK;
+	rc->warn_block = REMAP_NO_BLOCK;
 	spin_lock_init(&rc->lock);
 	INIT_LIST_HEAD(&rc->remaps);
 	INIT_WORK(&rc->sync_work, remap_sync_work);
+	INIT_WORK(&rc->copy_done_work, remap_copy_done_work);
+	INIT_WORK(&rc->table_copy_work, remap_table_copy_work);
 	mutex_init(&rc->sync_mutex);
 	init_completion(&rc->copy_done);
 	init_waitqueue_head(&rc->copy_wait);
@@ -216,8 +241,13 @@ static void remap_dtr(struct dm_target *ti)
 	remap_sync_metadata(rc, "teardown");
 	mutex_unlock(&rc->sync_mutex);
 	flush_work(&rc->sync_work); /* kcrumb-test: teardown waits for the work here */
+	flush_work(&rc->copy_done_work);
+	flush_work(&rc->table_copy_work);
+	/* A copy still in flight would complete into freed memory ("bug_dtr"). */
+	BUG_ON(READ_ONCE(rc->copies_in_flight)); /* kcrumb-test: teardown BUG here */
 	remap_free_entries(rc);
 	remap_table_free(rc);
+	vfree(rc->table_copy);
 	dm_put_device(ti, rc->spare_dev);
 	dm_put_device(ti, rc->main_dev);
 	kfree(rc);
@@ -244,6 +274,7 @@ static int remap_map(struct dm_target *ti, struct bio *bio)
 	io->block = round_down(offset, REMAP_BLOCK_SECTORS);
 	io->to_spare = false;
 	io->copy = false;
+	WARN_ON_ONCE(io->block == READ_ONCE(rc->warn_block)); /* kcrumb-test: map warns here */
 	if (unlikely(io->block == READ_ONCE(rc->hold_block)))
 		remap_hold_lock(rc);
 	if (unlikely(io->block == READ_ONCE(rc->sync_block)))
@@ -298,7 +329,7 @@ static int remap_message(struct dm_target *ti, unsigned int argc, char **argv,
 	sector_t block;
 
 	if (argc != 2) {
-		DMERR("message: <remap|hang_map|hang_locked|hang_sync|hang_sync_locked> <sector>");
+		DMERR("message: <remap|hang_map|hang_locked|hang_sync|hang_sync_locked|oops_null|oops_page|warn_map|bug_dtr> <sector>");
 		return -EINVAL;
 	}
 
@@ -318,6 +349,25 @@ static int remap_message(struct dm_target *ti, unsigned int argc, char **argv,
 	}
 	if (!strcasecmp(argv[0], "hang_sync") || !strcasecmp(argv[0], "hang_sync_locked")) {
 		remap_start_copy(rc, block, !strcasecmp(argv[0], "hang_sync_locked"));
+		return 0;
+	}
+	if (!strcasecmp(argv[0], "oops_null")) {
+		rc->crash_block = block;
+		queue_work(system_wq, &rc->copy_done_work);
+		return 0;
+	}
+	if (!strcasecmp(argv[0], "oops_page")) {
+		if (remap_table_copy_alloc(rc))
+			return -ENOMEM;
+		queue_work(system_wq, &rc->table_copy_work);
+		return 0;
+	}
+	if (!strcasecmp(argv[0], "warn_map")) {
+		WRITE_ONCE(rc->warn_block, block);
+		return 0;
+	}
+	if (!strcasecmp(argv[0], "bug_dtr")) {
+		remap_start_copy(rc, block, false);
 		return 0;
 	}
 	DMERR("unknown message %s", argv[0]);

@@ -12,6 +12,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
@@ -64,6 +65,13 @@ struct remap_c {
 	unsigned int copies_in_flight;
 	sector_t sync_block;
 	bool sync_locked;		/* the work item holds sync_mutex while it waits */
+
+	/* For kcrumb's crash tests ("oops_null", "oops_page", "warn_map"): see dm-remap-target.c. */
+	struct work_struct copy_done_work;	/* marks the copy of crash_block done */
+	struct work_struct table_copy_work;	/* writes the table into table_copy */
+	sector_t crash_block;
+	void *table_copy;		/* one page: too small for the table */
+	sector_t warn_block;
 };
 
 /* dm-remap-metadata.c */
@@ -71,5 +79,7 @@ int remap_table_alloc(struct remap_c *rc);
 void remap_table_free(struct remap_c *rc);
 void remap_sync_metadata(struct remap_c *rc, const char *why);
 void remap_sync_work(struct work_struct *work);
+int remap_table_copy_alloc(struct remap_c *rc);
+void remap_table_copy_work(struct work_struct *work);
 
 #endif /* DM_REMAP_H */

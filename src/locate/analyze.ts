@@ -7,7 +7,7 @@ import { findCrumbs, RING_DUMP_START, RING_ENTRY } from '../breadcrumb.js';
 import { LockCatalog, LockTracker } from './locks.js';
 import { cleanLine, MAX_LINE, parseLogLine, type LogLine } from '../log/log-line.js';
 import type { CrumbResolver } from './resolve.js';
-import { compareSightings, threadKey, ThreadTrails, type Sighting } from './threads.js';
+import { compareSightings, lastOf, threadKey, ThreadTrails, type Sighting } from './threads.js';
 import { ReportParser, type KernelReport } from '../reports/parse.js';
 
 export interface AnalyzeOptions {
@@ -39,6 +39,11 @@ export interface Boot {
   crumbs: number;
   /** The kernel's reports in this boot: oopses, BUGs, warnings, lockups, stalls, hung tasks, panics. */
   reports: ReportParser;
+  /**
+   * Each thread's last breadcrumb when a report began: the trails keep only their last breadcrumbs, and a
+   * machine that went on after an oops or a warning prints many more on the same CPU.
+   */
+  lastAtReport: WeakMap<KernelReport, Map<string, Sighting>>;
   /** Messages the log says it lost: `** N printk messages dropped **` and kmsg sequence gaps. */
   dropped: number;
   /** Where in the log the last loss was noted. */
@@ -195,7 +200,10 @@ export class LogAnalyzer {
     }
     if (raw.includes('kcrumb-ring: dump on ')) this.ringDumpStart(boot, raw, offset, lineNumber);
     if (raw.includes('#')) this.crumbsIn(boot, raw, parsed, offset, lineNumber);
+    const latest = boot.reports.reports.at(-1);
     boot.reports.feed(parsed, lineNumber, offset);
+    const begun = boot.reports.reports.at(-1);
+    if (begun && begun !== latest) boot.lastAtReport.set(begun, new Map(boot.threads.list().map((t) => [t.key, lastOf(t)])));
   }
 
   /**
@@ -300,6 +308,7 @@ export class LogAnalyzer {
       lastSeen: this.options.resolver.manifests.map((m) => new Array<Sighting | undefined>(m.crumbs.length)),
       crumbs: 0,
       reports: new ReportParser(),
+      lastAtReport: new WeakMap(),
       dropped: 0,
       timedLines: 0,
       ringDumps: [],

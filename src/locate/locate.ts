@@ -122,9 +122,10 @@ function isReport(report: KernelReport): boolean {
 }
 
 /** Ties a report to the last breadcrumb its task (or, without caller ids, its CPU) printed before it. */
-function checkReport(report: KernelReport, threads: readonly Thread[], instrumented: ReadonlySet<string>, manifests: readonly Manifest[]): ReportCheck {
+function checkReport(report: KernelReport, threads: readonly Thread[], instrumented: ReadonlySet<string>, manifests: readonly Manifest[], lastAtReport?: Map<string, Sighting>): ReportCheck {
   const keys = [report.caller, report.pid !== undefined ? `T${report.pid}` : undefined].filter((k): k is string => k !== undefined && k.startsWith('T'));
-  const before = (thread: Thread) => [...thread.crumbs].reverse().find((s) => reportedAfter(report, s));
+  // the trail, else (it went on past its kept length after the report) its last breadcrumb when the report began
+  const before = (thread: Thread) => [...thread.crumbs].reverse().find((s) => reportedAfter(report, s)) ?? lastAtReport?.get(thread.key);
   let crumb: Sighting | undefined;
   for (const key of keys) {
     const thread = threads.find((t) => t.key === key);
@@ -133,7 +134,8 @@ function checkReport(report: KernelReport, threads: readonly Thread[], instrumen
   if (!crumb && report.cpus.length > 0) {
     // no task match: the latest breadcrumb printed on the report's CPU before it
     for (const thread of threads) {
-      const s = [...thread.crumbs].reverse().find((c) => reportedAfter(report, c) && c.cpu === report.cpus[0]);
+      const onCpu = (c: Sighting | undefined) => c !== undefined && c.cpu === report.cpus[0];
+      const s = [...thread.crumbs].reverse().find((c) => reportedAfter(report, c) && onCpu(c)) ?? [lastAtReport?.get(thread.key)].find(onCpu);
       if (s && (!crumb || compareSightings(s, crumb) > 0)) crumb = s;
     }
   }
@@ -209,7 +211,7 @@ export function locateFreeze(input: LocateInput): Answer {
   if (looping) root = livelockRoot(cycles.get(looping.key)!, lastOf(looping));
   cycles.delete(answerThread.key);
   const running = runningFunctions(boot, resolver);
-  const reports = boot.reports.reports.filter(isReport).map((report) => checkReport(report, threads, running, resolver.manifests));
+  const reports = boot.reports.reports.filter(isReport).map((report) => checkReport(report, threads, running, resolver.manifests, boot.lastAtReport.get(report)));
   return {
     status: 'found',
     root,

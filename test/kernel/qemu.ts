@@ -110,9 +110,12 @@ export function buildInitramfs(ko: string, out: string, env: QemuEnv, first: str
  * completion nobody signals and dmsetup remove sleeps flushing it; hang-sync-locked: the work item sleeps
  * holding sync_mutex and the destructor sleeps waiting for it (both: load with fixed=1 and boot with
  * SLEEP_TO_PANIC); ring-checks: with kcrumb_ring.ko loaded first, reads its debugfs file onto the console,
- * presses its SysRq key and tries to unload it (test/kernel/ring.test.ts).
+ * presses its SysRq key and tries to unload it (test/kernel/ring.test.ts); oops-null, oops-page: a work
+ * item oopses (NULL dereference, memset past its page) and the machine goes on; warn-map: remap_map warns
+ * once and I/O goes on; bug-dtr: BUG_ON in remap_dtr on dmsetup remove (load with fixed=1). None of these
+ * four panics: init powers off.
  */
-export type ScenarioName = 'remove' | 'map-hang' | 'hang-locked' | 'dd' | 'hang-sync' | 'hang-sync-locked' | 'ring-checks';
+export type ScenarioName = 'remove' | 'map-hang' | 'hang-locked' | 'dd' | 'hang-sync' | 'hang-sync-locked' | 'ring-checks' | 'oops-null' | 'oops-page' | 'warn-map' | 'bug-dtr';
 
 export interface ScenarioOptions {
   /** Folder holding the built module (one .ko). */

@@ -13,6 +13,7 @@ import { findCrumbs } from '../../src/breadcrumb.js';
 import { instrumentSources } from '../../src/instrument/instrument.js';
 import type { Template } from '../../src/breadcrumb.js';
 import { parseTemplate, withTaskId } from '../../src/instrument/template.js';
+import { CRASH_SCENARIOS } from '../kernel/crash-scenarios.js';
 import { REPO } from '../support/instrument-text.js';
 import { FORMATS, locateText, render, type Event } from './helpers.js';
 
@@ -32,12 +33,14 @@ function marker(what: string): string {
 /** The serial log as events (text, time, CPU) that render() can write in any format. */
 function events(log: string): Event[] {
   let time = 0;
-  return log.split(/\r?\n/).flatMap((line) => {
+  const lines = log.split(/\r?\n/);
+  const reportCpu = reportCpus(lines);
+  return lines.flatMap((line, i) => {
     const m = /^\[\s*(\d+\.\d+)\] (.*)$/.exec(line);
     if (!m) return line.trim() ? [{ text: line, time, cpu: 0 }] : [];
     time = Number(m[1]);
     const crumb = findCrumbs(m[2])[0];
-    const cpu = crumb?.cpu ?? 0;
+    const cpu = crumb?.cpu ?? reportCpu.get(i) ?? 0;
     // a --task-id breadcrumb knows its task; else one task per CPU (what a caller id of that CPU's trail says)
     return [{ text: m[2], time, cpu, task: crumb?.task ?? (cpu === 0 ? 100 : 200) }];
   });
@@ -89,7 +92,48 @@ describe('captured QEMU logs of examples/dm-remap, in every format', async () =>
       });
     }
   }
+  // crashes (test/kernel/crash-scenarios.ts): the machine went on after the report, which is tied to the
+  // last breadcrumb of its CPU, the marked line; `last` is whatever printed after
+  for (const row of CRASH_SCENARIOS) {
+    const raw = readFileSync(join(CAPTURED, row.captured), 'latin1');
+    const check = (answer: ReturnType<typeof locateText>) => {
+      assert.equal(answer.status, 'found');
+      const death = answer.death;
+      assert.ok(death, 'a report ended the run');
+      assert.equal(answer.reports[0], death, 'the first report');
+      assert.equal(death.report.kind, row.kind);
+      assert.equal(death.report.death, row.death);
+      assert.equal(death.report.title, row.title);
+      assert.equal(death.report.panicked, false);
+      assert.ok(death.crumb, 'tied to a breadcrumb');
+      assert.equal(place(death.crumb.crumb), marker(row.marker));
+      assert.equal(death.crumb.crumb.function, row.function);
+      assert.equal(death.crumb.cpu, death.report.cpus[0], 'the report\'s CPU printed it');
+    };
+    it(`${row.captured} as captured`, () => check(locateText(raw, [plain])));
+    for (const format of FORMATS) it(`${row.captured} as ${format}`, () => check(locateText(render(events(raw), format), [plain])));
+  }
 });
+
+/**
+ * Line index -> CPU, for the lines of an oops, BUG or WARNING report: from its start (`cut here` or its
+ * header) to `---[ end trace`, the CPU of its `CPU: N PID:` line. Their printer is that CPU's task, as in
+ * the real log; the other lines stay on CPU 0.
+ */
+function reportCpus(lines: string[]): Map<number, number> {
+  const cpus = new Map<number, number>();
+  const START = /\] (?:-+\[ cut here \]|BUG: |WARNING: |kernel BUG at )/;
+  lines.forEach((line, i) => {
+    const cpu = /\] CPU: (\d+) PID: \d+ Comm: /.exec(line);
+    if (!cpu) return;
+    let start = i;
+    while (start > i - 12 && start > 0 && !START.test(lines[start])) start--;
+    const end = lines.findIndex((l, j) => j > i && l.includes('---[ end trace'));
+    if (!START.test(lines[start]) || end < 0 || end - i > 300) return;
+    for (let j = start; j <= end; j++) if (!cpus.has(j)) cpus.set(j, Number(cpu[1]));
+  });
+  return cpus;
+}
 
 /** file:line of the first line of `fn` in the example's `file` whose text is `statement` (trimmed). */
 function lineOf(file: string, fn: string, statement: string): string {

@@ -75,6 +75,23 @@ describe('kernel reports in the answer', async () => {
     assert.match(formatText(answer, { paths })[0], /warned \(WARNING in demo_map\) right after #6 .*triggered it; the machine went on/);
   });
 
+  it('a warning, then its CPU prints far more breadcrumbs than a trail keeps: still tied to the one before it', () => {
+    const warning = [
+      '------------[ cut here ]------------',
+      'WARNING: CPU: 1 PID: 301 at drivers/md/dm-demo.c:30 demo_map+0x3b/0x90 [dm_demo]',
+      'CPU: 1 PID: 301 Comm: dd Tainted: G           OE      6.1.0 #1',
+      'RIP: 0010:demo_map+0x3b/0x90 [dm_demo]',
+      '---[ end trace 0000000000000000 ]---',
+    ].map((text, i) => ({ text, time: 21 + i * 0.000001, cpu: 1, task: 301 }));
+    const after = Array.from({ length: 200 }, (_, i) => crumbs('kq7x', [9, 10], 1, 22 + i * 0.001, 301)).flat();
+    const events = merge(crumbs('kq7x', [5, 6], 1, 20, 301), warning, after);
+    for (const format of ['console', 'console-caller'] as const) {
+      const answer = locateText(render(events, format), [manifest], { trail: 4 });
+      assert.equal(answer.death?.crumb?.crumb.id, 6, format);
+      assert.equal(answer.last?.crumb.id, 10, `${format}: the last breadcrumb is still the last printed`);
+    }
+  });
+
   it('a crash before the lockups it caused is how the run ended', () => {
     const lockup = [
       'watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [dd:302]',
