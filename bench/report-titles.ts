@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseLogLine } from '../src/locate/log-line.js';
+import { parseLogLine } from '../src/log/log-line.js';
 import { ReportParser } from '../src/reports/parse.js';
 
 interface Case {

@@ -13,6 +13,47 @@ export const SOURCE_OPEN = '/*<kc*/';
 /** Closes every piece of text kcrumb inserts into a C file. */
 export const SOURCE_CLOSE = '/*kc>*/';
 
+/** The braces kcrumb adds around an unbraced body so a breadcrumb can go in front of its statement. */
+export const OPEN_BRACE_TEXT = '{ ';
+export const CLOSE_BRACE_TEXT = ' }';
+
+/** A breadcrumb statement as written into the source: instrument renders it, strip recognises it. */
+export interface Template {
+  name: string;
+  /** One C statement with {{text}} (and usually {{cpu}}) in it, or {{tagword}} and {{id}}. */
+  statement: string;
+  /** A file-scope declaration the statement needs, inserted once per file (on an existing line). */
+  declaration?: string;
+  /** --task-id: the breadcrumb prints the task's pid after the CPU (`kq7x#87@1.233`). */
+  taskId?: boolean;
+}
+
+/** The CPU the breadcrumb prints: raw_ because breadcrumbs run with preemption on, too. */
+const CPU_EXPRESSION = 'raw_smp_processor_id()';
+/** With --task-id, the pid of the task running it (in an interrupt: the task it interrupted). */
+const TASK_EXPRESSION = 'task_pid_nr(current)';
+
+export function renderCrumb(template: Template, tag: string, id: number): string {
+  return template.statement
+    .replaceAll('{{text}}', crumbFormat(tag, id, template.taskId))
+    .replaceAll('{{cpu}}', template.taskId ? `${CPU_EXPRESSION}, ${TASK_EXPRESSION}` : CPU_EXPRESSION)
+    .replaceAll('{{tagword}}', tagWord(tag))
+    .replaceAll('{{id}}', String(id));
+}
+
+/** A regular expression source that matches what `template` renders to, for any tag and number. */
+export function crumbPattern(template: Template): string {
+  return escapeRegExp(template.statement)
+    .replaceAll(escapeRegExp('{{text}}'), 'k[0-9a-z]{3}#\\d{1,7}@%d(?:\\.%d)?')
+    .replaceAll(escapeRegExp('{{cpu}}'), `${escapeRegExp(CPU_EXPRESSION)}(?:, ${escapeRegExp(TASK_EXPRESSION)})?`)
+    .replaceAll(escapeRegExp('{{tagword}}'), '0x[0-9a-f]{8}u')
+    .replaceAll(escapeRegExp('{{id}}'), '\\d{1,7}');
+}
+
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 /** Any inserted span, open marker to close marker. Inserted text never contains a marker itself. */
 export const INSERTED_SPAN = /\/\*<kc\*\/[\s\S]*?\/\*kc>\*\//g;
 

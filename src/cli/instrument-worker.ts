@@ -8,7 +8,7 @@ import { KcrumbError } from '../errors.js';
 import { analyzeParsed, assertNotInstrumented, parseFile, type SourceFile } from '../instrument/analyze.js';
 import { choicesByName, renderPlanned } from '../instrument/instrument.js';
 import { planFile, type FileChoice, type FilePlan, type PlanRecord } from '../instrument/plan-file.js';
-import type { Template } from '../instrument/template.js';
+import type { Template } from '../breadcrumb.js';
 import type { Level } from '../manifest/schema.js';
 import { readSourceFile, stageFileAsync } from './source-files.js';
 
@@ -53,7 +53,7 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
       const plan = planFile(parsed, request.choices ?? byName!.choicesFor(parsed.functions), setup.level);
       pending.set(request.index, { file, plan });
       // only what the main thread records crosses over (not the edits, nor where declarations go)
-      const record: PlanRecord = { path: plan.path, functions: plan.functions, skipped: plan.skipped, sites: plan.sites };
+      const record: PlanRecord = { path: plan.path, functions: plan.functions, skipped: plan.skipped, sites: plan.sites, deferred: plan.deferred };
       return { type: 'planned', index: request.index, plan: record };
     }
     case 'render': {

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, s
 import { dirname, join, relative, resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
 import { parseManifest } from '../manifest/parse.js';
-import { MANIFEST_VERSION, OLDEST_READABLE_VERSION, type Manifest } from '../manifest/schema.js';
+import { OLDEST_LOCATABLE_VERSION, OLDEST_READABLE_VERSION, type Manifest } from '../manifest/schema.js';
 
 /** Manifests live in `.kcrumb/` of the directory kcrumb instrument ran in, one `<tag>.json` per run. */
 export const MANIFEST_DIR = '.kcrumb';
@@ -52,7 +52,7 @@ function readManifest(path: string, parts: 'whole' | 'without-crumbs'): Manifest
     if (!stat.isFile()) throw new KcrumbError('manifest', `${path}: not a regular file`);
     const size = stat.size;
     // Breadcrumbs of an older manifest miss what locate needs; its files are still right for strip.
-    const oldest = parts === 'whole' ? MANIFEST_VERSION : OLDEST_READABLE_VERSION;
+    const oldest = parts === 'whole' ? OLDEST_LOCATABLE_VERSION : OLDEST_READABLE_VERSION;
     const mib = Math.round(size / 2 ** 20);
     if (size > WHOLE_LIMIT && parts === 'whole') {
       throw new KcrumbError('manifest', `${path}: ${mib} MiB is too large to load`, 'instrument only the files you will run: a kernel with breadcrumbs on every line of a whole tree does not boot');

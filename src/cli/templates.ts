@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
-import { BUILTIN_TEMPLATES, checkTemplate, parseTemplate, RING_TEMPLATES, type Template } from '../instrument/template.js';
+import type { Template } from '../breadcrumb.js';
+import { BUILTIN_TEMPLATES, checkTemplate, parseTemplate, RING_TEMPLATES } from '../instrument/template.js';
 import type { Manifest } from '../manifest/schema.js';
 import { PACKAGE_ROOT } from '../version.js';
 

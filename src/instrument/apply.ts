@@ -22,6 +22,3 @@ export function applyInsertions(original: string, insertions: Insertion[]): stri
   }
   return s.toString();
 }
-
-export const OPEN_BRACE_TEXT = '{ ';
-export const CLOSE_BRACE_TEXT = ' }';

@@ -8,7 +8,7 @@ import { VERSION } from '../version.js';
 import { analyzeParsed, assertNotInstrumented, parseFile, type FileAnalysis, type SourceFile } from './analyze.js';
 import { planFile, type FileChoice, type FilePlan } from './plan-file.js';
 import { renderFile } from './render.js';
-import type { Template } from './template.js';
+import type { Template } from '../breadcrumb.js';
 
 export type { SourceFile } from './analyze.js';
 

@@ -8,6 +8,7 @@ import { computeNext } from './next-edges.js';
 import { planFunction, type Edit, type Site } from './plan.js';
 import { headParts, isInLoop } from './statements.js';
 import { callsBetween, structTypes, syncCallsIn, syncRecords, type FoundCall } from './sync-calls.js';
+import { deferredBindings, findDeferredWork, findFileScopeRegistrations, type DeferredBinding } from '../select/deferred-work.js';
 
 export type { PlanRecord, SiteRecord } from '../manifest/build.js';
 
@@ -31,7 +32,7 @@ export interface FilePlan extends PlanRecord {
 
 /** Plans every chosen function of one file, in source order, so numbers rise down the file. */
 export function planFile(parsed: ParsedFile, choices: FileChoice[], level: Level): FilePlan {
-  const plan: FilePlan = { path: parsed.path, functions: [], skipped: [], sites: [], edits: [], declarationOffsets: [] };
+  const plan: FilePlan = { path: parsed.path, functions: [], skipped: [], sites: [], deferred: fileBindings(parsed), edits: [], declarationOffsets: [] };
   const firstUnconditional = parsed.functions.find((f) => isUnconditional(f.node))?.node.startIndex ?? Infinity;
   let declared = false;
   const ordered = [...choices].sort((a, b) => parsed.functions[a.function].node.startIndex - parsed.functions[b.function].node.startIndex);
@@ -104,4 +105,10 @@ function statementText(site: Site, original: string): string {
   const lineEnd = newline < 0 || newline > site.node.endIndex ? site.node.endIndex : newline;
   const firstLine = original.slice(site.offset, Math.min(lineEnd, site.offset + 400)).replace(/\s+/g, ' ').trim();
   return firstLine.length > 120 ? firstLine.slice(0, 117) + '...' : firstLine;
+}
+
+/** Every handler the file binds to a work item, timer, tasklet or thread, selected or not (the manifest's `deferred`). */
+function fileBindings(parsed: ParsedFile): DeferredBinding[] {
+  const edges = [...parsed.functions.flatMap((fn) => findDeferredWork(fn.node, fn.body)), ...findFileScopeRegistrations(parsed.text)];
+  return deferredBindings(edges, (offset) => lineOf(parsed.lines, offset));
 }

@@ -1,7 +1,8 @@
 import { stripBreadcrumbs } from '../strip/strip.js';
-import { applyInsertions, CLOSE_BRACE_TEXT, OPEN_BRACE_TEXT } from './apply.js';
+import { applyInsertions } from './apply.js';
 import type { FilePlan } from './plan-file.js';
-import { limitCrumb, renderCrumb, type Template } from './template.js';
+import { CLOSE_BRACE_TEXT, OPEN_BRACE_TEXT, renderCrumb, type Template } from '../breadcrumb.js';
+import { limitCrumb } from './template.js';
 import { InternalError } from '../errors.js';
 
 /**

@@ -1,24 +1,9 @@
-import { RING_RECORD, SOURCE_CLOSE, SOURCE_OPEN, crumbFormat, tagWord } from '../breadcrumb.js';
+import { RING_RECORD, SOURCE_CLOSE, SOURCE_OPEN, renderCrumb, type Template } from '../breadcrumb.js';
 import { KcrumbError } from '../errors.js';
 import { parseC } from '../parse/c-parser.js';
 
 /** The breadcrumb templates that ship in templates/, by name. */
 export const BUILTIN_TEMPLATES = ['printk', 'pr_crit', 'trace_printk'] as const;
-
-/** The CPU the breadcrumb prints: raw_ because breadcrumbs run with preemption on, too. */
-const CPU_EXPRESSION = 'raw_smp_processor_id()';
-/** With --task-id, the pid of the task running it (in an interrupt: the task it interrupted). */
-const TASK_EXPRESSION = 'task_pid_nr(current)';
-
-export interface Template {
-  name: string;
-  /** One C statement with {{text}} (and usually {{cpu}}) in it, or {{tagword}} and {{id}}. */
-  statement: string;
-  /** A file-scope declaration the statement needs, inserted once per file (on an existing line). */
-  declaration?: string;
-  /** --task-id: the breadcrumb prints the task's pid after the CPU (`kq7x#87@1.233`). */
-  taskId?: boolean;
-}
 
 /** Where breadcrumbs go: printk (a template) or kcrumb_ring.ko's per-CPU rings. */
 export const SINKS = ['printk', 'ring'] as const;
@@ -90,33 +75,12 @@ export async function checkTemplate(template: Template): Promise<void> {
   if (only.startIndex !== prefix.length || only.endIndex !== prefix.length + rendered.length) fail('holds text outside its one statement');
 }
 
-/** A regular expression source that matches what `template` renders to, for any tag and number. */
-export function crumbPattern(template: Template): string {
-  return escapeRegExp(template.statement)
-    .replaceAll(escapeRegExp('{{text}}'), 'k[0-9a-z]{3}#\\d{1,7}@%d(?:\\.%d)?')
-    .replaceAll(escapeRegExp('{{cpu}}'), `${escapeRegExp(CPU_EXPRESSION)}(?:, ${escapeRegExp(TASK_EXPRESSION)})?`)
-    .replaceAll(escapeRegExp('{{tagword}}'), '0x[0-9a-f]{8}u')
-    .replaceAll(escapeRegExp('{{id}}'), '\\d{1,7}');
-}
-
-export function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 /** The template printing the task's pid after the CPU, through the same {{cpu}} placeholder. */
 export function withTaskId(template: Template): Template {
   if (!template.statement.includes('{{cpu}}') || !template.statement.includes('{{text}}')) {
     throw new KcrumbError('template', `template ${template.name}: --task-id needs {{text}} and {{cpu}} placeholders to print the pid after the CPU`);
   }
   return { ...template, taskId: true };
-}
-
-export function renderCrumb(template: Template, tag: string, id: number): string {
-  return template.statement
-    .replaceAll('{{text}}', crumbFormat(tag, id, template.taskId))
-    .replaceAll('{{cpu}}', template.taskId ? `${CPU_EXPRESSION}, ${TASK_EXPRESSION}` : CPU_EXPRESSION)
-    .replaceAll('{{tagword}}', tagWord(tag))
-    .replaceAll('{{id}}', String(id));
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { findCrumbs, RING_DUMP_START, RING_ENTRY } from '../breadcrumb.js';
 import { LockCatalog, LockTracker } from './locks.js';
-import { cleanLine, MAX_LINE, parseLogLine, type LogLine } from './log-line.js';
+import { cleanLine, MAX_LINE, parseLogLine, type LogLine } from '../log/log-line.js';
 import type { CrumbResolver } from './resolve.js';
 import { compareSightings, lastOf, threadKey, ThreadTrails, type Sighting } from './threads.js';
 import { ReportParser, type KernelReport } from '../reports/parse.js';

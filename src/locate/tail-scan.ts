@@ -6,7 +6,7 @@
  * the file's size.
  */
 import { LOG_CRUMB } from '../breadcrumb.js';
-import { MAX_LINE, parseLogLine } from './log-line.js';
+import { MAX_LINE, parseLogLine } from '../log/log-line.js';
 import { threadKey } from './threads.js';
 
 /** LOG_CRUMB anchored where it is tried. */

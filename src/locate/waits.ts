@@ -10,7 +10,7 @@
  * comes from the statement's lock and wait calls; who holds it up:
  * - a mutex, rwsem or semaphore: the task whose path took it and did not drop it;
  * - a work item (flush_work, cancel_work_sync, ...): a task stopped in the handler registered for it
- *   (select's deferred-work edges, recorded in the manifest's selection reasons), a kthread the same way;
+ *   (the manifest's deferred-work bindings, INIT_WORK and the like), a kthread the same way;
  * - a completion or wait queue: a signal on the same object (expression, else struct member) printed after
  *   the wait began ends it; else a task stopped in a function that would signal it before it did;
  * - synchronize_rcu and friends: a task inside an RCU read-side section; a sleep: nothing (a poll loop).
@@ -278,18 +278,14 @@ function memberOf(object: string | undefined): string | undefined {
 
 /**
  * The handlers of a work item (by its member), of every work item (a workqueue), or of the kthreads, from
- * the deferred-work edges select followed: `queue_work(sync_work) -> remap_sync_work` in a reason.
+ * the bindings instrument read from the tree (`INIT_WORK(&rc->sync_work, remap_sync_work)`).
  */
 export function handlersOf(manifests: readonly Manifest[], kind: 'work' | 'workqueue' | 'kthread', object: string | undefined): string[] {
   const key = memberOf(object);
   const names = new Set<string>();
   for (const manifest of manifests) {
-    for (const fn of manifest.functions) {
-      for (const m of fn.reason.matchAll(/(\w+)\((\w+)\) -> (\w+)/g)) {
-        const [, call, armed, handler] = m;
-        const thread = call.startsWith('kthread');
-        if (kind === 'kthread' ? thread : !thread && (kind === 'workqueue' || armed === key)) names.add(handler);
-      }
+    for (const binding of manifest.deferred ?? []) {
+      if (kind === 'kthread' ? binding.runs === 'thread' : binding.runs === 'work' && (kind === 'workqueue' || binding.member === key)) names.add(binding.handler);
     }
   }
   return [...names];

@@ -1,5 +1,5 @@
 import { InternalError } from '../errors.js';
-import { MANIFEST_SCHEMA, MANIFEST_VERSION, type CrumbContext, type CrumbKind, type Manifest, type ManifestCrumb, type ManifestSyncOp } from './schema.js';
+import { MANIFEST_SCHEMA, MANIFEST_VERSION, type CrumbContext, type CrumbKind, type Manifest, type ManifestCrumb, type ManifestDeferred, type ManifestSyncOp } from './schema.js';
 import { crumbLine, EMPTY_LIST, functionLine, manifestHead, manifestTail, STREAMED_LIST_END, tailAfterFunctions, tailBeforeFunctions } from './serialize.js';
 
 /** One breadcrumb of a file, with nothing that ties it to the tree (it crosses threads). */
@@ -38,6 +38,8 @@ export interface PlanRecord {
   skipped: { name: string; line: number; reason: string }[];
   /** In source order: their position is their number within the file. */
   sites: SiteRecord[];
+  /** The file's deferred-work bindings, whatever was selected. */
+  deferred: Omit<ManifestDeferred, 'file'>[];
 }
 
 export interface FileHashes {
@@ -109,6 +111,7 @@ export class ManifestBuilder {
       this.functionCount++;
     }
     for (const skip of plan.skipped) this.manifest.skipped.push({ ...skip, file });
+    for (const { line, ...binding } of plan.deferred) (this.manifest.deferred ??= []).push({ ...binding, file, line });
     for (const fn of plan.functions) {
       for (let i = fn.firstSite; i < fn.firstSite + fn.siteCount; i++) {
         const site = plan.sites[i];

@@ -1,7 +1,8 @@
 import { posix } from 'node:path';
 import { TAG_PATTERN } from '../breadcrumb.js';
 import { KcrumbError } from '../errors.js';
-import { MANIFEST_SCHEMA, MANIFEST_VERSION, type CrumbKind, type Manifest } from './schema.js';
+import { MANIFEST_SCHEMA, MANIFEST_VERSION, OLDEST_LOCATABLE_VERSION, type CrumbKind, type Manifest } from './schema.js';
+import { deferredFromReasons } from './upgrade.js';
 
 const KINDS: readonly CrumbKind[] = ['entry', 'exit', 'return', 'branch', 'loop', 'case', 'label', 'statement'];
 const LEVELS = ['functions', 'branches', 'every-line'];
@@ -13,7 +14,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
  * range, breadcrumb lines inside their function, file paths inside the run's root. Not file hashes.
  * `oldest`: the oldest version the caller can use (strip needs only files: OLDEST_READABLE_VERSION).
  */
-export function parseManifest(json: string, source: string, oldest = MANIFEST_VERSION): Manifest {
+export function parseManifest(json: string, source: string, oldest = OLDEST_LOCATABLE_VERSION): Manifest {
   let data: unknown;
   try {
     data = JSON.parse(json);
@@ -41,6 +42,7 @@ export function parseManifest(json: string, source: string, oldest = MANIFEST_VE
   checkManifest(m as Manifest, (what) => {
     throw new KcrumbError('manifest', `${source}: ${what}`, 'the manifest was edited or damaged: instrument again, or restore it');
   });
+  if (m.version === 2) m.deferred = deferredFromReasons(m as Manifest);
   return m as Manifest;
 }
 
@@ -87,6 +89,15 @@ function checkManifest(m: Manifest, bad: (what: string) => never): void {
     text(s?.name, `skipped[${i}].name`);
     fileIndex(s.file, `skipped[${i}].file`);
     count(s.line, `skipped[${i}].line`);
+  });
+  if (m.deferred !== undefined && !Array.isArray(m.deferred)) bad('deferred is not a list');
+  (m.deferred ?? []).forEach((d, i) => {
+    text(d?.call, `deferred[${i}].call`);
+    text(d.handler, `deferred[${i}].handler`);
+    text(d.runs, `deferred[${i}].runs`);
+    if (d.member !== undefined) text(d.member, `deferred[${i}].member`);
+    fileIndex(d.file, `deferred[${i}].file`);
+    count(d.line, `deferred[${i}].line`);
   });
   m.crumbs.forEach((crumb, i) => {
     const where = `breadcrumb #${i + 1}`;

@@ -4,12 +4,15 @@
  * that an older reader would misread.
  */
 
+import type { DeferredKind } from '../vocabulary/hooks.js';
 import type { CrumbContext, SyncOperation } from '../vocabulary/sync.js';
 
 export const MANIFEST_SCHEMA = 'kcrumb-manifest';
-export const MANIFEST_VERSION = 2;
+export const MANIFEST_VERSION = 3;
 /** The oldest version whose files and functions still mean what they mean now (what strip needs). */
 export const OLDEST_READABLE_VERSION = 1;
+/** The oldest version locate-freeze reasons over (version 2 lacks `deferred`: parse.ts reads it from the reasons). */
+export const OLDEST_LOCATABLE_VERSION = 2;
 
 export type Level = 'functions' | 'branches' | 'every-line';
 
@@ -97,6 +100,24 @@ export interface ManifestCrumb {
   sync?: ManifestSyncOp[];
 }
 
+/**
+ * A handler bound to a work item, timer, tasklet or kernel thread in an instrumented file, read from the
+ * syntax tree whatever was selected: `INIT_WORK(&rc->sync_work, remap_sync_work)` is
+ * `{ call: 'INIT_WORK', runs: 'work', member: 'sync_work', handler: 'remap_sync_work', file: 0, line: 120 }`.
+ * A `flush_work(&x->sync_work)` waits for the handlers of member `sync_work`; kthread_stop for a thread's.
+ */
+export interface ManifestDeferred {
+  /** INIT_WORK, INIT_DELAYED_WORK, timer_setup, tasklet_setup, kthread_run, DECLARE_WORK, `.function` (an hrtimer's). */
+  call: string;
+  runs: DeferredKind;
+  /** The member the work, timer or thread is known by (`&rc->sync_work` -> `sync_work`); absent for a thread started unnamed. */
+  member?: string;
+  handler: string;
+  /** Index into `files`. */
+  file: number;
+  line: number;
+}
+
 /** A file given to instrument that kcrumb never instruments (scheduler, timekeeping, printk, console). */
 export interface SkippedFile {
   path: string;
@@ -139,4 +160,6 @@ export interface Manifest {
   /** Whole files left alone because of where they are in the kernel tree. */
   skippedFiles?: SkippedFile[];
   crumbs: ManifestCrumb[];
+  /** Deferred-work bindings of the instrumented files (version 3 on). */
+  deferred?: ManifestDeferred[];
 }

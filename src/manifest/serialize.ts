@@ -5,7 +5,7 @@ import { MANIFEST_SCHEMA, MANIFEST_VERSION, type Manifest, type ManifestCrumb, t
  * holds it as one string: the run's fields, then the breadcrumbs one per line as they are numbered, then
  * files, functions and skipped functions. serializeManifest gives the same bytes in one piece.
  */
-export function manifestHead(header: Omit<Manifest, 'schema' | 'version' | 'files' | 'functions' | 'skipped' | 'skippedFiles' | 'crumbs'>): string {
+export function manifestHead(header: Omit<Manifest, 'schema' | 'version' | 'files' | 'functions' | 'skipped' | 'skippedFiles' | 'crumbs' | 'deferred'>): string {
   const fields = { schema: MANIFEST_SCHEMA, version: MANIFEST_VERSION, ...header };
   const lines = Object.entries(fields).map(([key, value]) => ` ${JSON.stringify(key)}: ${JSON.stringify(value)},`);
   return `{\n${lines.join('\n')}\n "crumbs": [`;
@@ -16,7 +16,7 @@ export function crumbLine(crumb: ManifestCrumb, first: boolean): string {
   return `${first ? '\n' : ',\n'}  ${JSON.stringify(crumb)}`;
 }
 
-export function manifestTail(manifest: Pick<Manifest, 'files' | 'functions' | 'skipped' | 'skippedFiles'>): string {
+export function manifestTail(manifest: Pick<Manifest, 'files' | 'functions' | 'skipped' | 'skippedFiles' | 'deferred'>): string {
   return tailBeforeFunctions(manifest) + list(manifest.functions) + tailAfterFunctions(manifest);
 }
 
@@ -33,9 +33,10 @@ export function functionLine(fn: ManifestFunction, first: boolean): string {
 export const EMPTY_LIST = '[]';
 export const STREAMED_LIST_END = '\n ]';
 
-export function tailAfterFunctions(manifest: Pick<Manifest, 'skipped' | 'skippedFiles'>): string {
+export function tailAfterFunctions(manifest: Pick<Manifest, 'skipped' | 'skippedFiles' | 'deferred'>): string {
   const files = manifest.skippedFiles ? `,\n "skippedFiles": ${list(manifest.skippedFiles)}` : '';
-  return `,\n "skipped": ${list(manifest.skipped)}${files}\n}\n`;
+  const deferred = manifest.deferred ? `,\n "deferred": ${list(manifest.deferred)}` : '';
+  return `,\n "skipped": ${list(manifest.skipped)}${files}${deferred}\n}\n`;
 }
 
 function list(items: unknown[]): string {
@@ -43,6 +44,6 @@ function list(items: unknown[]): string {
 }
 
 export function serializeManifest(manifest: Manifest): string {
-  const { schema: _schema, version: _version, files, functions, skipped, skippedFiles, crumbs, ...header } = manifest;
-  return manifestHead(header) + crumbs.map((crumb, i) => crumbLine(crumb, i === 0)).join('') + manifestTail({ files, functions, skipped, skippedFiles });
+  const { schema: _schema, version: _version, files, functions, skipped, skippedFiles, crumbs, deferred, ...header } = manifest;
+  return manifestHead(header) + crumbs.map((crumb, i) => crumbLine(crumb, i === 0)).join('') + manifestTail({ files, functions, skipped, skippedFiles, deferred });
 }

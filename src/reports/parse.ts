@@ -5,7 +5,7 @@
  * CPUs' reports interleaved stay apart), else to the report begun last. A report cut off by the end of
  * the log is kept as far as it got.
  */
-import type { LogLine } from '../locate/log-line.js';
+import type { LogLine } from '../log/log-line.js';
 import { parseFrame, parsePcLine, type Frame } from './frame.js';
 import { ANY_HEADER, REPORT_KINDS, titleName, type Death, type KindId, type ReportKind } from './kinds.js';
 import { guiltyFrame } from './title.js';

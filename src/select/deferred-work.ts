@@ -13,8 +13,9 @@
  * Read from the tree of one function; matched across files by select-functions.ts. Kept as plain data
  * (it crosses threads).
  */
+import type { ManifestDeferred } from '../manifest/schema.js';
 import type { SyntaxNode } from '../parse/syntax-tree.js';
-import { FILE_SCOPE_REGISTRATIONS, registrationCall } from '../vocabulary/hooks.js';
+import { FILE_SCOPE_REGISTRATIONS, registrationCall, type DeferredKind } from '../vocabulary/hooks.js';
 
 export interface DeferredEdge {
   /**
@@ -22,6 +23,10 @@ export interface DeferredEdge {
    * direct: `handler` runs because of this call (call_rcu, kthread_run, a callback argument or field).
    */
   type: 'register' | 'arm' | 'direct';
+  /** The call that made the edge (`INIT_WORK`, `queue_work`, `DECLARE_WORK`), `.function` or `.field =` for a store. */
+  call: string;
+  /** Offset of the call or store in the file. */
+  offset: number;
   /** Member name of the work, timer, tasklet or thread (absent for callbacks). */
   key?: string;
   handler?: string;
@@ -77,7 +82,7 @@ const REGISTER_AND_ARM: Record<string, [number, number]> = {
 };
 
 /** File-scope definitions that register: `static DECLARE_WORK(name, fn);`. */
-const FILE_SCOPE_REGISTER = new RegExp(`\\b(${FILE_SCOPE_REGISTRATIONS.join('|')})\\s*\\(\\s*(\\w+)\\s*,\\s*(\\w+)\\s*[,)]`, 'g');
+const FILE_SCOPE_REGISTER = new RegExp(`\\b(${Object.keys(FILE_SCOPE_REGISTRATIONS).join('|')})\\s*\\(\\s*(\\w+)\\s*,\\s*(\\w+)\\s*[,)]`, 'g');
 
 /** The deferred-work edges of one function, in source order. */
 export function findDeferredWork(fn: SyntaxNode, body: SyntaxNode): DeferredEdge[] {
@@ -86,8 +91,9 @@ export function findDeferredWork(fn: SyntaxNode, body: SyntaxNode): DeferredEdge
   let localValues: Map<string, string[]> | undefined;
   for (const node of body.descendantsOfType(['call_expression', 'assignment_expression'])) {
     if (!node) continue;
+    const offset = node.startIndex;
     if (node.type === 'assignment_expression') {
-      const edge = fieldAssignment(node, local);
+      const edge = fieldAssignment(node, local, offset);
       if (edge) edges.push(edge);
       continue;
     }
@@ -99,15 +105,15 @@ export function findDeferredWork(fn: SyntaxNode, body: SyntaxNode): DeferredEdge
     if (registration?.key !== undefined) {
       const key = memberKey(args[registration.key]);
       const handler = functionName(args[registration.handlers[0]]);
-      if (key && handler) edges.push({ type: 'register', key, handler, label: `${name}(${key})`, hook: name });
+      if (key && handler) edges.push({ type: 'register', call: name, offset, key, handler, label: `${name}(${key})`, hook: name });
       continue;
     }
     if (THREAD_CREATE.test(name)) {
       const handler = functionName(args[0]);
       if (!handler) continue;
       const assigned = node.parent?.type === 'assignment_expression' ? memberKey(node.parent.childForFieldName('left')) : undefined;
-      if (assigned) edges.push({ type: 'register', key: assigned, handler, label: `${name}(${assigned})`, hook: name });
-      if (THREAD_RUN.test(name)) edges.push({ type: 'direct', key: assigned, handler, label: `${name}(${handler})`, hook: assigned ? undefined : name });
+      if (assigned) edges.push({ type: 'register', call: name, offset, key: assigned, handler, label: `${name}(${assigned})`, hook: name });
+      if (THREAD_RUN.test(name)) edges.push({ type: 'direct', call: name, offset, key: assigned, handler, label: `${name}(${handler})`, hook: assigned ? undefined : name });
       continue;
     }
     if (registration) {
@@ -116,27 +122,27 @@ export function findDeferredWork(fn: SyntaxNode, body: SyntaxNode): DeferredEdge
         const handler = functionName(args[at]);
         if (!handler) continue;
         const handlers = local.has(handler) ? (localValues ??= localFunctionValues(fn, local)).get(handler) ?? [] : [handler];
-        for (const h of handlers) edges.push({ type: 'direct', handler: h, label: `${name}(${h})`, hook: name });
+        for (const h of handlers) edges.push({ type: 'direct', call: name, offset, handler: h, label: `${name}(${h})`, hook: name });
       }
       continue;
     }
     const armAt = ARM[name];
     if (armAt !== undefined) {
       const key = memberKey(args[armAt]);
-      if (key) edges.push({ type: 'arm', key, label: `${name}(${key})` });
+      if (key) edges.push({ type: 'arm', call: name, offset, key, label: `${name}(${key})` });
       continue;
     }
     const both = REGISTER_AND_ARM[name];
     if (both) {
       const key = memberKey(args[both[0]]);
       const handler = functionName(args[both[1]]);
-      if (handler) edges.push({ type: 'direct', key, handler, label: `${name}(${key ?? handler})` });
+      if (handler) edges.push({ type: 'direct', call: name, offset, key, handler, label: `${name}(${key ?? handler})` });
       continue;
     }
     // Any other call that passes a function: a completion callback (dm-kcopyd, dm-io, dm-bufio style).
     for (const arg of args) {
       const handler = functionName(arg);
-      if (handler && !local.has(handler) && handler !== name) edges.push({ type: 'direct', handler, label: `${name}(callback)` });
+      if (handler && !local.has(handler) && handler !== name) edges.push({ type: 'direct', call: name, offset, handler, label: `${name}(callback)` });
     }
   }
   return edges;
@@ -145,26 +151,59 @@ export function findDeferredWork(fn: SyntaxNode, body: SyntaxNode): DeferredEdge
 /** `static DECLARE_WORK(name, fn);` and the like at file scope: registrations keyed by the variable's name. */
 export function findFileScopeRegistrations(text: string): DeferredEdge[] {
   if (!/DECLARE_|DEFINE_/.test(text)) return [];
-  return [...text.matchAll(FILE_SCOPE_REGISTER)].map((m) => ({ type: 'register' as const, key: m[2], handler: m[3], label: `${m[1]}(${m[2]})`, hook: m[1] }));
+  return [...text.matchAll(FILE_SCOPE_REGISTER)].map((m) => ({
+    type: 'register' as const,
+    call: m[1],
+    offset: m.index ?? 0,
+    key: m[2],
+    handler: m[3],
+    label: `${m[1]}(${m[2]})`,
+    hook: m[1],
+  }));
+}
+
+function fileScopeKind(call: string): DeferredKind | undefined {
+  return Object.hasOwn(FILE_SCOPE_REGISTRATIONS, call) ? FILE_SCOPE_REGISTRATIONS[call] : undefined;
+}
+
+/** A binding as the manifest records it, without its file. */
+export type DeferredBinding = Omit<ManifestDeferred, 'file'>;
+
+/**
+ * The bindings among a file's edges: registrations (INIT_WORK, timer_setup, DECLARE_WORK, `.function =`)
+ * and thread creations. They hold with or without a selection: a flush knows which function it waits for.
+ */
+export function deferredBindings(edges: readonly DeferredEdge[], lineOf: (offset: number) => number): DeferredBinding[] {
+  const seen = new Set<string>();
+  const bindings: DeferredBinding[] = [];
+  for (const edge of edges) {
+    const runs = edge.call === '.function' ? 'timer' : (registrationCall(edge.call)?.runs ?? fileScopeKind(edge.call));
+    if (!runs || !edge.handler || edge.type === 'arm') continue;
+    const binding: DeferredBinding = { call: edge.call, runs, ...(edge.key ? { member: edge.key } : {}), handler: edge.handler, line: lineOf(edge.offset) };
+    const key = JSON.stringify(binding);
+    if (!seen.has(key)) bindings.push(binding);
+    seen.add(key);
+  }
+  return bindings;
 }
 
 /**
  * `x->timer.function = fn` registers fn for `timer` (hrtimers); `bio->bi_end_io = fn` and `cbs[i] = fn`
  * store a callback. Only a field or an element on the left and a plain name on the right: anything else is not a function pointer we can name.
  */
-function fieldAssignment(node: SyntaxNode, local: Set<string>): DeferredEdge | undefined {
+function fieldAssignment(node: SyntaxNode, local: Set<string>, offset: number): DeferredEdge | undefined {
   const left = node.childForFieldName('left');
   const handler = functionName(node.childForFieldName('right'));
   if (!handler || local.has(handler)) return undefined;
   // `callbacks[i] = virtblk_done;` then `virtio_find_vqs(..., callbacks, ...)`: a table of callbacks.
-  if (left?.type === 'subscript_expression') return { type: 'direct', handler, label: `${memberKey(left) ?? ''}[] =` };
+  if (left?.type === 'subscript_expression') return { type: 'direct', call: '[] =', offset, handler, label: `${memberKey(left) ?? ''}[] =` };
   if (left?.type !== 'field_expression') return undefined;
   const field = left.childForFieldName('field')?.text ?? '';
   if (field === 'function') {
     const key = memberKey(left.childForFieldName('argument'));
-    if (key) return { type: 'register', key, handler, label: `.function(${key})` };
+    if (key) return { type: 'register', call: '.function', offset, key, handler, label: `.function(${key})` };
   }
-  return { type: 'direct', handler, label: `.${field} =` };
+  return { type: 'direct', call: `.${field} =`, offset, handler, label: `.${field} =` };
 }
 
 function argumentsOf(call: SyntaxNode): (SyntaxNode | null)[] {

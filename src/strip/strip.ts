@@ -1,6 +1,4 @@
-import { RING_RECORD, SOURCE_CLOSE, SOURCE_OPEN } from '../breadcrumb.js';
-import { CLOSE_BRACE_TEXT, OPEN_BRACE_TEXT } from '../instrument/apply.js';
-import { crumbPattern, escapeRegExp as escape, type Template } from '../instrument/template.js';
+import { CLOSE_BRACE_TEXT, crumbPattern, escapeRegExp as escape, OPEN_BRACE_TEXT, RING_RECORD, SOURCE_CLOSE, SOURCE_OPEN, type Template } from '../breadcrumb.js';
 import { parseC } from '../parse/c-parser.js';
 import { maskKernelSyntax } from '../parse/mask.js';
 

@@ -130,6 +130,9 @@ export const PM_OPS_DEFINITIONS: Readonly<Record<string, string[]>> = {
   DEFINE_RUNTIME_DEV_PM_OPS: ['runtime_suspend', 'runtime_resume', 'runtime_idle'],
 };
 
+/** What a bound handler runs as: a work item, timer, tasklet, irq_work, or a kernel thread's function. */
+export type DeferredKind = 'work' | 'timer' | 'tasklet' | 'irq_work' | 'thread';
+
 export interface RegistrationCall {
   /** The function called: `request_threaded_irq`. */
   call: string;
@@ -138,6 +141,8 @@ export interface RegistrationCall {
   /** The argument holding the work, timer or tasklet the handler is bound to (select/deferred-work.ts ties queueing to it). */
   key?: number;
   why: string;
+  /** A binding of deferred work: what its handler runs as (a flush or kthread_stop waits for that one). */
+  runs?: DeferredKind;
 }
 
 const IRQ = 'an interrupt handler runs with interrupts off on its CPU: a spin there is a hard lockup';
@@ -161,40 +166,40 @@ export const REGISTRATION_CALLS: readonly RegistrationCall[] = [
   { call: 'netif_napi_add_tx', handlers: [2], why: NAPI },
   { call: 'netif_napi_add_tx_weight', handlers: [2], why: NAPI },
   { call: 'netif_tx_napi_add', handlers: [2], why: NAPI },
-  { call: 'timer_setup', handlers: [1], key: 0, why: TIMER },
-  { call: 'timer_setup_on_stack', handlers: [1], key: 0, why: TIMER },
-  { call: 'setup_timer', handlers: [1], key: 0, why: TIMER },
-  { call: 'INIT_WORK', handlers: [1], key: 0, why: WORK },
-  { call: 'INIT_WORK_ONSTACK', handlers: [1], key: 0, why: WORK },
-  { call: '__INIT_WORK', handlers: [1], key: 0, why: WORK },
-  { call: 'INIT_DELAYED_WORK', handlers: [1], key: 0, why: WORK },
-  { call: 'INIT_DELAYED_WORK_ONSTACK', handlers: [1], key: 0, why: WORK },
-  { call: 'INIT_DEFERRABLE_WORK', handlers: [1], key: 0, why: WORK },
-  { call: 'INIT_RCU_WORK', handlers: [1], key: 0, why: WORK },
-  { call: 'INIT_RCU_WORK_ONSTACK', handlers: [1], key: 0, why: WORK },
-  { call: 'kthread_init_work', handlers: [1], key: 0, why: WORK },
-  { call: 'kthread_init_delayed_work', handlers: [1], key: 0, why: WORK },
-  { call: 'tasklet_setup', handlers: [1], key: 0, why: TASKLET },
-  { call: 'tasklet_init', handlers: [1], key: 0, why: TASKLET },
-  { call: 'init_irq_work', handlers: [1], key: 0, why: 'an irq_work runs in hard interrupt context when queued' },
-  { call: 'kthread_run', handlers: [0], why: THREAD },
-  { call: 'kthread_run_on_cpu', handlers: [0], why: THREAD },
-  { call: 'kthread_create', handlers: [0], why: THREAD },
-  { call: 'kthread_create_on_node', handlers: [0], why: THREAD },
-  { call: 'kthread_create_on_cpu', handlers: [0], why: THREAD },
+  { call: 'timer_setup', handlers: [1], key: 0, why: TIMER, runs: 'timer' },
+  { call: 'timer_setup_on_stack', handlers: [1], key: 0, why: TIMER, runs: 'timer' },
+  { call: 'setup_timer', handlers: [1], key: 0, why: TIMER, runs: 'timer' },
+  { call: 'INIT_WORK', handlers: [1], key: 0, why: WORK, runs: 'work' },
+  { call: 'INIT_WORK_ONSTACK', handlers: [1], key: 0, why: WORK, runs: 'work' },
+  { call: '__INIT_WORK', handlers: [1], key: 0, why: WORK, runs: 'work' },
+  { call: 'INIT_DELAYED_WORK', handlers: [1], key: 0, why: WORK, runs: 'work' },
+  { call: 'INIT_DELAYED_WORK_ONSTACK', handlers: [1], key: 0, why: WORK, runs: 'work' },
+  { call: 'INIT_DEFERRABLE_WORK', handlers: [1], key: 0, why: WORK, runs: 'work' },
+  { call: 'INIT_RCU_WORK', handlers: [1], key: 0, why: WORK, runs: 'work' },
+  { call: 'INIT_RCU_WORK_ONSTACK', handlers: [1], key: 0, why: WORK, runs: 'work' },
+  { call: 'kthread_init_work', handlers: [1], key: 0, why: WORK, runs: 'work' },
+  { call: 'kthread_init_delayed_work', handlers: [1], key: 0, why: WORK, runs: 'work' },
+  { call: 'tasklet_setup', handlers: [1], key: 0, why: TASKLET, runs: 'tasklet' },
+  { call: 'tasklet_init', handlers: [1], key: 0, why: TASKLET, runs: 'tasklet' },
+  { call: 'init_irq_work', handlers: [1], key: 0, why: 'an irq_work runs in hard interrupt context when queued', runs: 'irq_work' },
+  { call: 'kthread_run', handlers: [0], why: THREAD, runs: 'thread' },
+  { call: 'kthread_run_on_cpu', handlers: [0], why: THREAD, runs: 'thread' },
+  { call: 'kthread_create', handlers: [0], why: THREAD, runs: 'thread' },
+  { call: 'kthread_create_on_node', handlers: [0], why: THREAD, runs: 'thread' },
+  { call: 'kthread_create_on_cpu', handlers: [0], why: THREAD, runs: 'thread' },
 ];
 
 /** File-scope registrations, `static DECLARE_WORK(name, fn);`: the variable is the key, the second argument the handler. */
-export const FILE_SCOPE_REGISTRATIONS: readonly string[] = [
-  'DECLARE_WORK',
-  'DECLARE_DELAYED_WORK',
-  'DECLARE_DEFERRABLE_WORK',
-  'DECLARE_TASKLET',
-  'DECLARE_TASKLET_OLD',
-  'DEFINE_TIMER',
-  'DEFINE_KTHREAD_WORK',
-  'DEFINE_IRQ_WORK',
-];
+export const FILE_SCOPE_REGISTRATIONS: Readonly<Record<string, DeferredKind>> = {
+  DECLARE_WORK: 'work',
+  DECLARE_DELAYED_WORK: 'work',
+  DECLARE_DEFERRABLE_WORK: 'work',
+  DECLARE_TASKLET: 'tasklet',
+  DECLARE_TASKLET_OLD: 'tasklet',
+  DEFINE_TIMER: 'timer',
+  DEFINE_KTHREAD_WORK: 'work',
+  DEFINE_IRQ_WORK: 'irq_work',
+};
 
 /**
  * The kernel's own functions that ops structs point to (`.llseek = noop_llseek`, `.read = generic_read_dir`,
@@ -224,6 +229,6 @@ export function describeHooks(): string {
   const byWhy = new Map<string, string[]>();
   for (const r of REGISTRATION_CALLS) byWhy.set(r.why, [...(byWhy.get(r.why) ?? []), r.call]);
   for (const [why, calls] of byWhy) lines.push(`  ${calls.join(', ')}`, `      ${why}`);
-  lines.push(`  ${FILE_SCOPE_REGISTRATIONS.join(', ')} (at file scope)`, `      work, tasklets and timers defined with their handler`);
+  lines.push(`  ${Object.keys(FILE_SCOPE_REGISTRATIONS).join(', ')} (at file scope)`, `      work, tasklets and timers defined with their handler`);
   return lines.join('\n');
 }

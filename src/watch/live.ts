@@ -5,7 +5,7 @@
  */
 import { findCrumbs } from '../breadcrumb.js';
 import type { ManifestCrumb } from '../manifest/schema.js';
-import { parseLogLine } from '../locate/log-line.js';
+import { parseLogLine } from '../log/log-line.js';
 import type { CrumbResolver } from '../locate/resolve.js';
 import { threadKey } from '../locate/threads.js';
 

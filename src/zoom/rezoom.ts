@@ -5,7 +5,7 @@
  */
 import { InternalError, KcrumbError } from '../errors.js';
 import { instrumentSources, type InstrumentResult, type SourceFile } from '../instrument/instrument.js';
-import type { Template } from '../instrument/template.js';
+import type { Template } from '../breadcrumb.js';
 import { sha256 } from '../manifest/hash.js';
 import type { Recognised } from '../manifest/recorded-sources.js';
 import type { Manifest } from '../manifest/schema.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseFrame, topInstrumentedFrame } from '../../src/reports/frame.js';
 import { ReportParser } from '../../src/reports/parse.js';
-import { parseLogLine } from '../../src/locate/log-line.js';
+import { parseLogLine } from '../../src/log/log-line.js';
 import { crumbs, demo, locateText, merge, render, say, softLockup, type Event } from './helpers.js';
 
 function reportsOf(lines: string[]) {

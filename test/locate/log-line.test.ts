@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseLogLine } from '../../src/locate/log-line.js';
+import { parseLogLine } from '../../src/log/log-line.js';
 
 /** Real-shaped lines from docs/kernel-logs.md: [raw, text, fields]. */
 const CASES: [string, string, Record<string, unknown>][] = [

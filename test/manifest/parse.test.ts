@@ -25,6 +25,22 @@ describe('manifest versions', () => {
     assert.equal(parseManifest(manifest(1), 'm.json', OLDEST_READABLE_VERSION).version, 1);
   });
 
+  it('reads version 2, its deferred-work bindings taken from the selection reasons it recorded them in', () => {
+    const reason = '.end_io = remap_end_io -> queue_work(sync_work) -> remap_sync_work; .dtr = remap_dtr -> kthread_run(remap_thread) -> remap_thread';
+    const v2 = JSON.parse(manifest(2));
+    v2.functions = [{ name: 'remap_sync_work', file: 0, line: 7, endLine: 9, reason }];
+    assert.deepEqual(parseManifest(JSON.stringify(v2), 'm.json').deferred, [
+      { call: 'queue_work', runs: 'work', member: 'sync_work', handler: 'remap_sync_work', file: 0, line: 7 },
+      { call: 'kthread_run', runs: 'thread', member: 'remap_thread', handler: 'remap_thread', file: 0, line: 7 },
+    ]);
+  });
+
+  it('checks the deferred-work bindings of version 3', () => {
+    const v3 = JSON.parse(manifest(3));
+    v3.deferred = [{ call: 'INIT_WORK', runs: 'work', member: 'w', handler: 'h', file: 1, line: 3 }];
+    assert.throws(() => parseManifest(JSON.stringify(v3), 'm.json'), /deferred\[0\]\.file is 1: there are 1 files/);
+  });
+
   it('refuses a newer one', () => {
     assert.throws(() => parseManifest(manifest(MANIFEST_VERSION + 1), 'm.json', OLDEST_READABLE_VERSION), /newer than this kcrumb's/);
   });

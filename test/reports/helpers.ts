@@ -1,4 +1,4 @@
-import { parseLogLine } from '../../src/locate/log-line.js';
+import { parseLogLine } from '../../src/log/log-line.js';
 import { ReportParser, type KernelReport } from '../../src/reports/parse.js';
 
 /** Every report of a log, titled. */
