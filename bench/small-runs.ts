@@ -98,24 +98,24 @@ rmSync(work, { recursive: true, force: true });
 const logKb = Math.round(readFileSync(LOG).length / 1024);
 const row = (label: string, ms: number, peer: string, peerMs: number, target: number) =>
   `| ${label} | ${ms.toFixed(0)} | ${peer} | ${(ms / peerMs).toFixed(2)}x | ${target}x | ${ms / peerMs <= target ? 'met' : 'NOT met'} |`;
+/** The table's head and the start-up rows: node -e 0, then what is measured against it. */
+function startUpRows(bareMs: number, versionMs: number, helpMs: number, locateMs: number): void {
+  console.log('| command | ms | peer (same run) | / peer | target | |');
+  console.log('| --- | ---: | --- | ---: | ---: | --- |');
+  console.log(`| node -e 0 | ${bareMs.toFixed(0)} | | | | |`);
+  console.log(row('kcrumb --version', versionMs, 'node -e 0', bareMs, 1.2));
+  console.log(row('kcrumb --help', helpMs, 'node -e 0', bareMs, 1.2));
+  console.log(row(`kcrumb locate-freeze (${logKb} KB captured log)`, locateMs, 'node -e 0', bareMs, 1.5));
+}
+
 console.log(`Small runs, whole processes, median of ${RUNS} interleaved rounds, ${process.version}`);
 console.log('');
-console.log('| command | ms | peer (same run) | / peer | target | |');
-console.log('| --- | ---: | --- | ---: | ---: | --- |');
-console.log(`| node -e 0 | ${bare.toFixed(0)} | | | | |`);
-console.log(row('kcrumb --version', version, 'node -e 0', bare, 1.2));
-console.log(row('kcrumb --help', help, 'node -e 0', bare, 1.2));
-console.log(row(`kcrumb locate-freeze (${logKb} KB captured log)`, locate, 'node -e 0', bare, 1.5));
+startUpRows(bare, version, help, locate);
 console.log(`| tree-sitter-c parse only (dm-verity, ${MODULE.length} files, ${lines} lines) | ${parse.toFixed(0)} | | | | |`);
 console.log(row('kcrumb instrument dm-verity', instrument, 'parse only', parse, 1.3));
 if (extraCerts) {
   console.log('');
   console.log('NODE_EXTRA_CA_CERTS is set here; the same start-up cases without it (a plain machine), in the same rounds:');
   console.log('');
-  console.log('| command | ms | peer (same run) | / peer | target | |');
-  console.log('| --- | ---: | --- | ---: | ---: | --- |');
-  console.log(`| node -e 0 | ${plainBare.toFixed(0)} | | | | |`);
-  console.log(row('kcrumb --version', plainVersion, 'node -e 0', plainBare, 1.2));
-  console.log(row('kcrumb --help', plainHelp, 'node -e 0', plainBare, 1.2));
-  console.log(row(`kcrumb locate-freeze (${logKb} KB captured log)`, plainLocate, 'node -e 0', plainBare, 1.5));
+  startUpRows(plainBare, plainVersion, plainHelp, plainLocate);
 }

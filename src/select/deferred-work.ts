@@ -181,8 +181,9 @@ export function deferredBindings(edges: readonly DeferredEdge[], lineOf: (offset
     if (!runs || !edge.handler || edge.type === 'arm') continue;
     const binding: DeferredBinding = { call: edge.call, runs, ...(edge.key ? { member: edge.key } : {}), handler: edge.handler, line: lineOf(edge.offset) };
     const key = JSON.stringify(binding);
-    if (!seen.has(key)) bindings.push(binding);
+    if (seen.has(key)) continue;
     seen.add(key);
+    bindings.push(binding);
   }
   return bindings;
 }

@@ -10,13 +10,13 @@
  * are kept in examples/dm-remap/captured/ (scripts/capture-example-logs.sh).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { runCli } from '../support/run-cli.js';
 import { CRASH_SCENARIOS, type CrashScenario } from './crash-scenarios.js';
-import { findMarkers, prepareModule, type PreparedModule } from './example.js';
+import { findMarkers, instrumentCopy, prepareModule, type PreparedModule } from './example.js';
 import { EXAMPLE_DIR, needQemu, runScenario, type ScenarioResult } from './qemu.js';
 
 const WORK = process.env.KCRUMB_KERNEL_LOGS ?? mkdtempSync(join(tmpdir(), 'kcrumb-crash-'));
@@ -33,12 +33,7 @@ function instrumentedModule(t: TestContext): Promise<PreparedModule> {
   instrumented ??= prepareModule(
     WORK,
     'crash-instrumented',
-    async (copy) => {
-      const sources = readdirSync(copy).filter((f) => f.endsWith('.c')).sort();
-      const run = await runCli(['instrument', '--level', 'every-line', '--tag', 'kdem', ...sources], copy);
-      assert.equal(run.code, 0, run.stderr);
-      t.diagnostic(run.stdout.split('\n').slice(-3).join('\n'));
-    },
+    instrumentCopy(['--level', 'every-line', '--tag', 'kdem'], t),
     [`KCFLAGS=-Werror -fmacro-prefix-map=${dir}/=`],
   );
   return instrumented;

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { runCli } from '../support/run-cli.js';
 import { buildModule, EXAMPLE_DIR } from './qemu.js';
 
 export interface PreparedModule {
@@ -34,6 +36,19 @@ export async function prepareModule(
   if (transform) await transform(dir);
   const ko = await buildModule(dir, base, { makeArgs });
   return { dir, ko };
+}
+
+/**
+ * A prepareModule transform: `kcrumb instrument ARGS <every .c file of the copy>`, which must succeed;
+ * the last lines of its report go to `t` when given.
+ */
+export function instrumentCopy(args: string[], t?: TestContext): (dir: string) => Promise<void> {
+  return async (dir) => {
+    const sources = readdirSync(dir).filter((f) => f.endsWith('.c')).sort();
+    const run = await runCli(['instrument', ...args, ...sources], dir);
+    assert.equal(run.code, 0, run.stderr);
+    t?.diagnostic(run.stdout.split('\n').slice(-3).join('\n'));
+  };
 }
 
 export interface Marker {

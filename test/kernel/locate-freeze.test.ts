@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { runCli } from '../support/run-cli.js';
-import { assertFrozenAt, findMarkers, prepareModule, type PreparedModule } from './example.js';
+import { assertFrozenAt, findMarkers, instrumentCopy, prepareModule, type PreparedModule } from './example.js';
 import { EXAMPLE_DIR, needQemu, runScenario, type ScenarioOptions } from './qemu.js';
 
 const WORK = process.env.KCRUMB_KERNEL_LOGS ?? mkdtempSync(join(tmpdir(), 'kcrumb-e2e-'));
@@ -23,12 +23,7 @@ export const DEMO_TAG = 'kdem';
 let instrumented: Promise<PreparedModule> | undefined;
 /** examples/dm-remap, instrumented by kcrumb (default selection, every line) and built once. */
 function instrumentedModule(t: TestContext): Promise<PreparedModule> {
-  instrumented ??= prepareModule(WORK, 'instrumented', async (dir) => {
-    const sources = readdirSync(dir).filter((f) => f.endsWith('.c')).sort();
-    const run = await runCli(['instrument', '--level', 'every-line', '--tag', DEMO_TAG, ...sources], dir);
-    assert.equal(run.code, 0, run.stderr);
-    t.diagnostic(run.stdout.trim());
-  });
+  instrumented ??= prepareModule(WORK, 'instrumented', instrumentCopy(['--level', 'every-line', '--tag', DEMO_TAG], t));
   return instrumented;
 }
 

@@ -8,14 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { buildRing, type RingBuild } from '../../src/cli/ring-build.js';
 import { kernelEnv } from '../support/kernel-env.js';
 import { runCli } from '../support/run-cli.js';
-import { assertFrozenAt, findMarkers, prepareModule, type PreparedModule } from './example.js';
+import { assertFrozenAt, findMarkers, instrumentCopy, prepareModule, type PreparedModule } from './example.js';
 import { EXAMPLE_DIR, needQemu, runScenario, SLEEP_TO_PANIC, type ScenarioOptions } from './qemu.js';
 
 const WORK = process.env.KCRUMB_KERNEL_LOGS ?? mkdtempSync(join(tmpdir(), 'kcrumb-ring-'));
@@ -31,12 +31,7 @@ function instrumentedModule(t: TestContext): Promise<PreparedModule> {
     prepareModule(
       WORK,
       'ring-instrumented',
-      async (dir) => {
-        const sources = readdirSync(dir).filter((f) => f.endsWith('.c')).sort();
-        const run = await runCli(['instrument', '--sink', 'ring', '--tag', 'kdem', ...sources], dir);
-        assert.equal(run.code, 0, run.stderr);
-        t.diagnostic(run.stdout.split('\n').slice(-3).join('\n'));
-      },
+      instrumentCopy(['--sink', 'ring', '--tag', 'kdem'], t),
       [`KBUILD_EXTRA_SYMBOLS=${built.symvers}`],
     ),
   );

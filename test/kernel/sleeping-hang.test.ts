@@ -14,12 +14,12 @@
  * are kept in examples/dm-remap/captured/ for the format tests.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { runCli } from '../support/run-cli.js';
-import { findMarkers, prepareModule, type PreparedModule } from './example.js';
+import { findMarkers, instrumentCopy, prepareModule, type PreparedModule } from './example.js';
 import { EXAMPLE_DIR, needQemu, runScenario, SLEEP_TO_PANIC, type ScenarioName } from './qemu.js';
 
 const WORK = process.env.KCRUMB_KERNEL_LOGS ?? mkdtempSync(join(tmpdir(), 'kcrumb-sleep-'));
@@ -34,12 +34,7 @@ function instrumentedModule(t: TestContext, taskId: boolean): Promise<PreparedMo
   if (!modules.has(tag)) {
     modules.set(
       tag,
-      prepareModule(WORK, `instrumented-${tag}`, async (dir) => {
-        const sources = readdirSync(dir).filter((f) => f.endsWith('.c')).sort();
-        const run = await runCli(['instrument', '--level', 'every-line', '--tag', tag, ...(taskId ? ['--task-id'] : []), ...sources], dir);
-        assert.equal(run.code, 0, run.stderr);
-        t.diagnostic(run.stdout.split('\n').slice(-3).join('\n'));
-      }),
+      prepareModule(WORK, `instrumented-${tag}`, instrumentCopy(['--level', 'every-line', '--tag', tag, ...(taskId ? ['--task-id'] : [])], t)),
     );
   }
   return modules.get(tag)!;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../support/run-cli.js';
-import { findMarkers, prepareModule } from './example.js';
+import { findMarkers, instrumentCopy, prepareModule } from './example.js';
 import { buildModule, EXAMPLE_DIR, needQemu, runScenario } from './qemu.js';
 
 const WORK = process.env.KCRUMB_KERNEL_LOGS ?? mkdtempSync(join(tmpdir(), 'kcrumb-zoom-'));
@@ -23,11 +23,7 @@ describe('kcrumb zoom on examples/dm-remap under QEMU', { timeout: 15 * 60_000 }
     const [marker] = findMarkers(EXAMPLE_DIR, 'hangs here');
     const base = join(WORK, 'zoom');
     const started = Date.now();
-    const module = await prepareModule(WORK, 'zoom', async (dir) => {
-      const sources = readdirSync(dir).filter((f) => f.endsWith('.c')).sort();
-      const run = await runCli(['instrument', '--level', 'functions', '--tag', 'kzfn', ...sources], dir);
-      assert.equal(run.code, 0, run.stderr);
-    });
+    const module = await prepareModule(WORK, 'zoom', instrumentCopy(['--level', 'functions', '--tag', 'kzfn']));
 
     const coarse = await runScenario({ moduleDir: module.dir, logDir: base, name: 'coarse', scenario: 'remove', remaps: [1000], timeoutS: 120 });
     t.diagnostic(`coarse boot: ${coarse.exitedBy} after ${(coarse.ms / 1000).toFixed(1)} s; ${coarse.serialLogPath}`);
