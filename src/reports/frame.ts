@@ -2,7 +2,8 @@
  * One backtrace frame as the kernel prints it, in each unwinder's form:
  * ` remap_map+0x45/0x90 [dm_remap]`, ` ? remap_map+0x45/0x90` (a guess of the unwinder),
  * ` [<ffffffff8123>] remap_map+0x45/0x90` (older kernels), `RIP: 0010:remap_map+0x45/0x90`,
- * `pc : remap_map+0x45/0x90` (arm64), and frames a symbolizer already resolved:
+ * `pc : remap_map+0x45/0x90` (arm64), powerpc's `[c000..] [c000..] remap_map+0x45/0x90 (unreliable)` and
+ * `--- interrupt: 700 at remap_map+0x45/0x90` (its RIP line), and frames a symbolizer already resolved:
  * ` remap_map+0x45/0x90 drivers/md/dm-remap.c:123` or ` remap_lookup drivers/md/dm-remap.c:80 [inline]`.
  */
 
@@ -36,7 +37,7 @@ const FRAME = new RegExp(
 // arm: `[<80c1e5e8>] (__schedule) from [<80c1eb20>] (schedule+0x60/0xdc)`: the first is the frame
 const ARM_FROM = /^\s*\[<[0-9a-f]+>\] \(([A-Za-z_][\w.$]*)(?:\+0x([0-9a-f]+)\/0x([0-9a-f]+))?(?: \[([\w-]+)\])?\) from /;
 const INLINED = /^\s*([A-Za-z_][\w.$]*) ([\w./-]+\.[chS]):(\d+) \[inline\]/;
-const PC_LINE = /^(?:R?IP: (?:[0-9a-f]{4}:)?|pc : |PC is at |NIP \[[0-9a-f]+\] |EIP: (?:[0-9a-f]{4}:)?)(.*)$/;
+const PC_LINE = /^(?:R?IP: (?:[0-9a-f]{4}:)?|pc : |PC is at |NIP \[[0-9a-f]+\] |EIP: (?:[0-9a-f]{4}:)?|--- interrupt: [0-9a-f]+ at )(.*)$/;
 
 /** ` ? dmbc_map.isra.0+0x45/0x90 [dmbc]` -> frame; anything else -> undefined. */
 export function parseFrame(text: string): Frame | undefined {
@@ -52,7 +53,8 @@ export function parseFrame(text: string): Frame | undefined {
     if (!inl) return undefined;
     return { symbol: inl[1], function: baseName(inl[1]), offset: 0, size: 0, reliable: true, inlined: true, file: inl[2], line: Number(inl[3]) };
   }
-  const frame: Frame = { symbol: m[2], function: baseName(m[2]), offset: parseInt(m[3], 16), size: parseInt(m[4], 16), reliable: !m[1] };
+  // powerpc marks a guess at the end of the line instead of with ` ? `
+  const frame: Frame = { symbol: m[2], function: baseName(m[2]), offset: parseInt(m[3], 16), size: parseInt(m[4], 16), reliable: !m[1] && !text.endsWith('(unreliable)') };
   if (m[5]) frame.module = m[5];
   if (m[6]) {
     frame.file = m[6];

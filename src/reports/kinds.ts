@@ -86,10 +86,10 @@ export const REPORT_KINDS: readonly ReportKind[] = [
   { kind: 'kfence', death: 'memory', header: /^BUG: KFENCE: ([\w -]+?) in /, title: (m) => `KFENCE: ${m[1]} in %f`, guilty: 'frames' },
   { kind: 'kcsan', death: 'memory', header: /^BUG: KCSAN: (.+?) in [A-Za-z_]/, title: (m) => `KCSAN: ${m[1]} in %f`, guilty: 'frames' },
   // an infoleak is found where the bytes leave the kernel (copy to user, to a USB device): its caller leaked them
-  { kind: 'kmsan', death: 'memory', header: /^BUG: KMSAN: ([\w-]+) in /, title: (m) => `KMSAN: ${m[1]} in %f`, guilty: 'frames', skip: /^_*(?:simple_)?copy_to_iter$|^copyout\w*$|^instrument_copy_to_user$|^usb_submit_urb$/ },
+  { kind: 'kmsan', death: 'memory', header: /^BUG: KMSAN: ([\w -]+?) in [A-Za-z_]/, title: (m) => `KMSAN: ${m[1]} in %f`, guilty: 'frames', skip: /^_*(?:simple_)?copy_to_iter$|^copyout\w*$|^instrument_copy_to_user$|^usb_submit_urb$/ },
   { kind: 'ubsan', death: 'memory', header: /^UBSAN: ([\w-]+) in |^UBSAN: Undefined behaviour in/, title: (m) => `UBSAN: ${m[1] ?? 'undefined-behaviour'} in %f`, guilty: 'frames' },
   // mm/kmemleak.c: the leaked object's allocation stack; kernel/fork.c check_mm()
-  { kind: 'memory-leak', death: 'memory', header: /^unreferenced object 0x[0-9a-f]+ \(size \d+\):/, title: fixed('memory leak in %f'), guilty: 'frames', skip: /alloc|^kmemleak|^kmem_|slab|^create_object$|strn?dup|memdup|v?asprintf/ },
+  { kind: 'memory-leak', death: 'memory', header: /^unreferenced object 0x[0-9a-f]+ \(size \d+\):/, title: fixed('memory leak in %f'), guilty: 'frames', skip: /alloc|^kmemleak|^kmem_|slab|^create_object$|strn?dup|memdup|v?asprintf|idr_get|list_lru_init|pcpu_create/ },
   { kind: 'bad-rss-counter', death: 'memory', header: /^BUG: (Bad rss-counter state|non-zero nr_ptes on freeing mm|non-zero nr_pmds on freeing mm)/, title: (m) => `BUG: ${m[1]}`, guilty: 'none' },
   // mm/page_alloc.c bad_page(), mm/memory.c print_bad_pte(), mm/slub.c; fs/dcache.c umount_check()
   { kind: 'bad-page', death: 'memory', header: /^BUG: (Bad page (?:state|map))/, title: (m) => `BUG: ${m[1]}`, guilty: 'none' },

@@ -11,6 +11,9 @@ import { isGeneric } from './skip.js';
 
 const WATCHDOG_KINDS = new Set(['soft-lockup', 'hard-lockup', 'rcu-stall', 'nmi-backtrace']);
 
+/** The timer interrupt's entry stub, old (`apic_timer_interrupt`) and since 5.8 (`asm_sysvec_apic_timer_interrupt`). */
+const TIMER_ENTRY = /^(?:asm_sysvec_)?apic_timer_interrupt$/;
+
 /** Kinds whose stack starts at the faulting instruction (the RIP line): what comes before it is the report's own. */
 const FROM_PC = new Set(['null-deref', 'page-fault', 'unhandled-fault', 'general-protection', 'stack-segment', 'divide-error', 'invalid-opcode', 'double-fault', 'stack-guard', 'kernel-bug', 'oops', 'warning', 'soft-lockup', 'list-corruption']);
 
@@ -38,7 +41,10 @@ export function guiltyFrame(report: KernelReport, header: Frame | undefined, kin
   if (stuck && report.kind === 'rcu-stall') frames = stuck.frames;
   else if (frames.length === 0 && report.backtraces.length > 0) frames = (stuck ?? report.backtraces[0]).frames;
   if (WATCHDOG_KINDS.has(report.kind)) {
-    const interrupted = frames.filter((f) => !f.interrupt);
+    // the timer interrupt's entry stub is where the watchdog broke in: what comes after it was running,
+    // even when that was itself an interrupt or a softirq (syzbot starts the stall's stack there too)
+    const entry = frames.map((f) => TIMER_ENTRY.test(f.function)).lastIndexOf(true);
+    const interrupted = entry >= 0 && entry < frames.length - 1 ? frames.slice(entry + 1) : frames.filter((f) => !f.interrupt);
     if (interrupted.length > 0) frames = interrupted;
   }
   const sure = frames.filter((f) => f.reliable);
