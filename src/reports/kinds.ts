@@ -110,7 +110,9 @@ export const REPORT_KINDS: readonly ReportKind[] = [
   { kind: 'non-static-key', death: 'lockdep', header: /^INFO: trying to register non-static key/, title: fixed('INFO: trying to register non-static key in %f'), guilty: 'frames', skip: /stack|lock|IRQ/ },
   // lockdep ran out of one of its fixed tables (MAX_STACK_TRACE_ENTRIES, MAX_LOCKDEP_ENTRIES, ...): no culprit
   { kind: 'lockdep-limit', death: 'lockdep', header: /^BUG: (MAX_[A-Z_]+) too low!/, title: (m) => `BUG: ${m[1]} too low!`, guilty: 'none' },
-  { kind: 'lockdep-deadlock', death: 'lockdep', header: /^(?:WARNING|INFO): (?:possible circular locking dependency detected|possible recursive locking detected|possible irq lock inversion dependency detected|[A-Z]+-safe -> [A-Z]+-unsafe lock order detected)/, title: fixed('possible deadlock in %f'), guilty: 'lock-at', anchor: /is trying to acquire|just changed the state of lock/ },
+  // an irq-safe -> irq-unsafe order: the deadlock is where the lock became irq-safe, the stack printed after that line
+  { kind: 'lockdep-deadlock', death: 'lockdep', header: /^(?:WARNING|INFO): [A-Z]+-safe -> [A-Z]+-unsafe lock order detected/, title: fixed('possible deadlock in %f'), guilty: 'lock-at', anchor: /which became \S+-irq-safe at:/ },
+  { kind: 'lockdep-deadlock', death: 'lockdep', header: /^(?:WARNING|INFO): (?:possible circular locking dependency detected|possible recursive locking detected|possible irq lock inversion dependency detected)/, title: fixed('possible deadlock in %f'), guilty: 'lock-at', anchor: /is trying to acquire|just changed the state of lock/ },
   { kind: 'lockdep-inconsistent', death: 'lockdep', header: /^(?:WARNING|INFO): inconsistent lock state/, title: fixed('inconsistent lock state in %f'), guilty: 'lock-at', anchor: /\btakes\b/ },
   { kind: 'suspicious-rcu', death: 'lockdep', header: /^(WARNING|INFO): suspicious RCU usage\s*$/, title: (m) => `${m[1]}: suspicious RCU usage in %f`, guilty: 'frames' },
   // kernels before 4.14 print `[ INFO: suspicious RCU usage. ]` and then where: titled by that file

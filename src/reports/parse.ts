@@ -8,6 +8,7 @@
 import type { LogLine } from '../log/log-line.js';
 import { parseFrame, parsePcLine, type Frame } from './frame.js';
 import { ANY_HEADER, REPORT_KINDS, titleName, type Death, type KindId, type ReportKind } from './kinds.js';
+import { isGeneric } from './skip.js';
 import { guiltyFrame } from './title.js';
 
 export interface KernelReport {
@@ -241,7 +242,7 @@ export class ReportParser {
     // before AFTER_TRACE: `1 lock held by task/1:` is the anchor of the locks a report is about
     if (open.spec.guilty === 'lock-at') {
       if (open.spec.anchor!.test(text)) open.anchored = true;
-      else if (open.anchored && !open.lockAt && (m = LOCK_AT.exec(text))) open.lockAt = parseFrame(m[1]);
+      else if (open.anchored && !open.lockAt && !open.traced) open.lockAt = lockAtFrame(text);
       if (text.startsWith('stack backtrace:')) open.traced = true;
       if (!open.traced) return true;
     }
@@ -362,6 +363,17 @@ function fieldsOfHeader(report: KernelReport, spec: ReportKind, m: RegExpExecArr
 function headerFunction(text: string): Frame | undefined {
   const m = HEADER_FN.exec(text);
   return m ? parseFrame(m[1] ?? m[2]) : undefined;
+}
+
+/**
+ * The frame a lock-at line names: `(lock){..}, at: fn+0x..` as printed, or a frame printed alone on the
+ * lines after the anchor (`[<..>] fn+0x..`, a stack), the first of those that is not generic.
+ */
+function lockAtFrame(text: string): Frame | undefined {
+  const m = LOCK_AT.exec(text);
+  if (m) return parseFrame(m[1]);
+  const frame = parseFrame(text);
+  return frame && frame.reliable && !isGeneric(frame.function) ? frame : undefined;
 }
 
 function addCpu(report: KernelReport, cpu: number): void {

@@ -41,9 +41,9 @@ export function guiltyFrame(report: KernelReport, header: Frame | undefined, kin
   if (stuck && report.kind === 'rcu-stall') frames = stuck.frames;
   else if (frames.length === 0 && report.backtraces.length > 0) frames = (stuck ?? report.backtraces[0]).frames;
   if (WATCHDOG_KINDS.has(report.kind)) {
-    // the timer interrupt's entry stub is where the watchdog broke in: what comes after it was running,
+    // the timer interrupt's (first) entry stub is where the watchdog broke in: what comes after it was running,
     // even when that was itself an interrupt or a softirq (syzbot starts the stall's stack there too)
-    const entry = frames.map((f) => TIMER_ENTRY.test(f.function)).lastIndexOf(true);
+    const entry = frames.findIndex((f) => TIMER_ENTRY.test(f.function));
     const interrupted = entry >= 0 && entry < frames.length - 1 ? frames.slice(entry + 1) : frames.filter((f) => !f.interrupt);
     if (interrupted.length > 0) frames = interrupted;
   }
