@@ -83,7 +83,7 @@ export const REPORT_KINDS: readonly ReportKind[] = [
   { kind: 'warning', death: 'warning', header: /^WARNING: (\S+:\d+) at (\S+, CPU#\d+.*)$/, title: (m) => warningKind(m[1], ` ${m[2]}`).title, guilty: 'frames', skip: (m) => warningKind(m[1], ` ${m[2]}`).skip },
   // mm/kasan/report.c, mm/kfence/report.c, kernel/kcsan/report.c, mm/kmsan/report.c, lib/ubsan.c
   { kind: 'kasan', death: 'memory', header: /^BUG: KASAN: ([\w-]+)(?: in | on )/, title: (m) => (/double-free|invalid-free/.test(m[1]) ? 'KASAN: invalid-free in %f' : `KASAN: ${m[1]}%a in %f`), guilty: 'frames' },
-  { kind: 'kfence', death: 'memory', header: /^BUG: KFENCE: ([\w -]+?) in /, title: (m) => `KFENCE: ${m[1]} in %f`, guilty: 'frames' },
+  { kind: 'kfence', death: 'memory', header: /^BUG: KFENCE: ([\w -]+?) in /, title: (m) => `KFENCE: ${m[1].replace(/^(use-after-free|out-of-bounds) (?:read|write)$/, '$1')} in %f`, guilty: 'frames' },
   { kind: 'kcsan', death: 'memory', header: /^BUG: KCSAN: (.+?) in [A-Za-z_]/, title: (m) => `KCSAN: ${m[1]} in %f`, guilty: 'frames' },
   // an infoleak is found where the bytes leave the kernel (copy to user, to a USB device): its caller leaked them
   { kind: 'kmsan', death: 'memory', header: /^BUG: KMSAN: ([\w -]+?) in [A-Za-z_]/, title: (m) => `KMSAN: ${m[1]} in %f`, guilty: 'frames', skip: /^_*(?:simple_)?copy_to_iter$|^copyout\w*$|^instrument_copy_to_user$|^usb_submit_urb$/ },

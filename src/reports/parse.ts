@@ -9,7 +9,7 @@ import type { LogLine } from '../log/log-line.js';
 import { parseFrame, parsePcLine, type Frame } from './frame.js';
 import { ANY_HEADER, REPORT_KINDS, titleName, type Death, type KindId, type ReportKind } from './kinds.js';
 import { isGeneric } from './skip.js';
-import { guiltyFrame } from './title.js';
+import { guiltyFrame, stallName } from './title.js';
 
 export interface KernelReport {
   kind: KindId;
@@ -300,7 +300,7 @@ export class ReportParser {
       const guilty = (open.spec.guilty === 'lock-at' && open.lockAt) || guiltyFrame(report, open.header, { skip, pick: open.spec.pick }, open.pcAt, open.traceAt);
       if (guilty) report.guilty = guilty;
       // a kind titled without a function still blames a frame for the answer (a panic's caller)
-      const named = open.spec.guilty === 'last-function' ? open.lastFunction : open.spec.guilty === 'work' ? report.work : open.spec.guilty === 'none' ? undefined : guilty?.function;
+      const named = open.spec.guilty === 'last-function' ? open.lastFunction : open.spec.guilty === 'work' ? report.work : open.spec.guilty === 'none' ? undefined : open.spec.pick === 'stall' && guilty ? stallName(guilty.function) : guilty?.function;
       report.title = titleOf(open.spec, match, report.access, named, report.frames.length > 0 || report.backtraces.length > 0 || open.pcAt !== undefined);
     }
   }

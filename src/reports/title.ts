@@ -18,7 +18,16 @@ const TIMER_ENTRY = /^(?:asm_sysvec_)?apic_timer_interrupt$/;
 const FROM_PC = new Set(['null-deref', 'page-fault', 'unhandled-fault', 'general-protection', 'stack-segment', 'divide-error', 'invalid-opcode', 'double-fault', 'stack-guard', 'kernel-bug', 'oops', 'warning', 'soft-lockup', 'list-corruption']);
 
 /** Entry points a stalled CPU's loop runs under: the frame each one called names the stall (syzbot's anchors). */
-const STALL_ENTRIES = /process_one_work|do_syscall_|do_fast_syscall_|sysenter_dispatch|tracesys_phase2|netif_receive_skb|do_softirq|call_timer_fn|_run_timers|run_timer_softirq|run_ksoftirqd|smpboot_thread_fn|kthread|start_secondary|cpu_startup_entry|ret_from_fork|vfs_write|vfs_read|vfs_iter_read|vfs_iter_write|do_iter_read|do_iter_write|vfs_ioctl|ksys_ioctl|compat_ioctl|blkdev_driver_ioctl|blkdev_ioctl|^call_read_iter|^call_write_iter|do_iter_readv_writev|^call_mmap|mmap_region|do_mmap|do_dentry_open|vfs_open|^sock_sendmsg|^sock_recvmsg|^sock_release|^__sock_release|__sys_setsockopt|kernel_setsockopt|sock_common_setsockopt|__sys_listen|kernel_listen|sk_common_release|^sock_mmap|__sys_accept|kernel_accept|^sock_do_ioctl|^sock_ioctl|^compat_sock_ioctl|^nfnetlink_rcv_msg|^rtnetlink_rcv_msg|^(?:compat_)?(?:SYSC|SyS|__sys|___sys|__do_sys|__se_sys|__x64_sys)_(?:socketpair|connect|ioctl)|__do_fault|handle_mm_fault|do_page_fault|^page_fault$|__fput|task_work_run|exit_to_usermode|smp_call_function/;
+const STALL_ENTRIES = /process_one_work|do_syscall_|do_fast_syscall_|sysenter_dispatch|tracesys_phase2|netif_receive_skb|do_softirq|call_timer_fn|_run_timers|run_timer_softirq|run_ksoftirqd|smpboot_thread_fn|kthread|start_secondary|cpu_startup_entry|ret_from_fork|vfs_write|vfs_read|vfs_iter_read|vfs_iter_write|do_iter_read|do_iter_write|vfs_ioctl|ksys_ioctl|compat_ioctl|blkdev_driver_ioctl|blkdev_ioctl|^call_read_iter|^call_write_iter|do_iter_readv_writev|^call_mmap|mmap_region|do_mmap|do_dentry_open|vfs_open|^sock_sendmsg|^sock_recvmsg|^sock_release|^__sock_release|__sys_setsockopt|kernel_setsockopt|sock_common_setsockopt|__sys_listen|kernel_listen|sk_common_release|^sock_mmap|__sys_accept|kernel_accept|^sock_do_ioctl|^sock_ioctl|^compat_sock_ioctl|^nfnetlink_rcv_msg|^rtnetlink_rcv_msg|^(?:compat_)?(?:SYSC|SyS|__sys|___sys|__do_sys|__se_sys|__x64_sys)_(?:socketpair|connect|ioctl)|__fput|task_work_run|exit_to_usermode|smp_call_function/;
+/** A syscall's entry function, and the prefixes a stall's title drops from it (syzbot's: `__x64_sys_recvmmsg` -> `sys_recvmmsg`). */
+const SYSCALL_ENTRY = /^(?:__x64_|__ia32_|__arm64_)sys_|^(?:compat_)?(?:SYSC|SyS)_/;
+const SYSCALL_PREFIX = /^(?:__x64_|__arm64_|compat_SYSC_|compat_SyS_|SYSC_|SyS_|__ia32_sys_)/;
+
+/** The name a stall's title gives its frame: a syscall entry without its architecture's prefix. */
+export function stallName(fn: string): string {
+  return SYSCALL_ENTRY.test(fn) ? fn.replace(SYSCALL_PREFIX, '') : fn;
+}
+
 /** A blocked task sleeps in these for reasons of their own: grouped under one name. */
 const HANG_WAITS = /rtnl_lock|synchronize_(?:rcu|srcu|net|sched)/;
 /** What a blocked task's stack is made of besides the call it blocks in (matched anywhere in a name). */
@@ -54,7 +63,8 @@ export function guiltyFrame(report: KernelReport, header: Frame | undefined, kin
     let previous = kept.find((f) => !isGeneric(f.function)) ?? kept[0];
     for (const frame of kept) {
       if (STALL_ENTRIES.test(frame.function)) return /smp_call_function/.test(frame.function) ? frame : previous;
-      if (!isGeneric(frame.function)) previous = frame;
+      // a syscall's own entry function names the syscall the stalled loop runs under
+      if (!isGeneric(frame.function) || SYSCALL_ENTRY.test(frame.function)) previous = frame;
     }
   }
   if (kind.pick === 'hang') {
