@@ -63,8 +63,8 @@ export const REPORT_KINDS: readonly ReportKind[] = [
   // arch/x86/mm/fault.c show_fault_oops(); arm64 die_kernel_fault()
   { kind: 'null-deref', death: 'oops', header: /^BUG: (?:unable to handle )?kernel NULL pointer dereference|^Unable to handle kernel NULL pointer dereference/, title: fixed('BUG: unable to handle kernel NULL pointer dereference in %f'), guilty: 'frames' },
   { kind: 'page-fault', death: 'oops', header: /^BUG: unable to handle (?:kernel paging request|page fault for address)|^BUG: Unable to handle kernel data access/, title: fixed('BUG: unable to handle kernel paging request in %f'), guilty: 'frames' },
-  // arm and arm64 word it without `BUG:`, and so does the title
-  { kind: 'page-fault', death: 'oops', header: /^Unable to handle kernel (?:paging request|access to user memory|execute from non-executable memory|read from unreadable memory|write to read-only memory)/, title: fixed('unable to handle kernel paging request in %f'), guilty: 'frames' },
+  // arm and arm64 word it without `BUG:`; syzbot titles it as x86's (arm64 since 5.x: `pc :` and `Call trace:`)
+  { kind: 'page-fault', death: 'oops', header: /^Unable to handle kernel (?:paging request|access to user memory|execute from non-executable memory|read from unreadable memory|write to read-only memory)/, title: fixed('BUG: unable to handle kernel paging request in %f'), guilty: 'frames' },
   // arm: a fault the architecture has no handler for
   { kind: 'unhandled-fault', death: 'oops', header: /^Unhandled fault: /, title: fixed('Unhandled fault in %f'), guilty: 'frames' },
   // arch/x86/kernel/traps.c
