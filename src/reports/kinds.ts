@@ -20,7 +20,7 @@ export type KindId =
   | 'scheduling-while-atomic' | 'sleeping-in-atomic' | 'preemptible' | 'spinlock' | 'bad-unlock' | 'locks-held' | 'held-lock-freed'
   | 'non-static-key' | 'lockdep-limit' | 'lockdep-deadlock' | 'lockdep-inconsistent' | 'suspicious-rcu' | 'workqueue-leak'
   | 'bad-stack' | 'unhandled-fault'
-  | 'workqueue-lockup' | 'soft-lockup' | 'hard-lockup' | 'rcu-stall' | 'hung-task' | 'task-cannot-die' | 'netdev-refcount'
+  | 'workqueue-lockup' | 'soft-lockup' | 'hard-lockup' | 'rcu-stall' | 'hung-task' | 'task-cannot-die' | 'netdev-refcount' | 'ipv6-host-route'
   | 'stack-end-corrupted' | 'panic' | 'nmi-backtrace';
 
 export interface ReportKind {
@@ -63,6 +63,8 @@ export const REPORT_KINDS: readonly ReportKind[] = [
   // arch/x86/mm/fault.c show_fault_oops(); arm64 die_kernel_fault()
   { kind: 'null-deref', death: 'oops', header: /^BUG: (?:unable to handle )?kernel NULL pointer dereference|^Unable to handle kernel NULL pointer dereference/, title: fixed('BUG: unable to handle kernel NULL pointer dereference in %f'), guilty: 'frames' },
   { kind: 'page-fault', death: 'oops', header: /^BUG: unable to handle (?:kernel paging request|page fault for address)|^BUG: Unable to handle kernel data access/, title: fixed('BUG: unable to handle kernel paging request in %f'), guilty: 'frames' },
+  // the kernel prints that header in two printk calls: another CPU's line can cut it after `kernel`
+  { kind: 'page-fault', death: 'oops', header: /^BUG: [Uu]nable to handle kernel\s*(?:$|\[)/, title: fixed('BUG: unable to handle kernel'), guilty: 'none' },
   // arm and arm64 word it without `BUG:`; syzbot titles it as x86's (arm64 since 5.x: `pc :` and `Call trace:`)
   { kind: 'page-fault', death: 'oops', header: /^Unable to handle kernel (?:paging request|access to user memory|execute from non-executable memory|read from unreadable memory|write to read-only memory)/, title: fixed('BUG: unable to handle kernel paging request in %f'), guilty: 'frames' },
   // arm: a fault the architecture has no handler for
@@ -130,6 +132,8 @@ export const REPORT_KINDS: readonly ReportKind[] = [
   { kind: 'hung-task', death: 'hang', header: /INFO: task (.*):(\d+) blocked (?:in I\/O wait )?for more than \d+ seconds/, title: fixed('INFO: task hung in %f'), guilty: 'frames', pick: 'hang' },
   { kind: 'task-cannot-die', death: 'hang', header: /INFO: task (.*):(\d+) can't die for more than \d+ seconds/, title: fixed("INFO: task can't die in %f"), guilty: 'frames', skip: /schedule/ },
   // net/core/dev.c netdev_wait_allrefs(): a device that never loses its last reference, and a hang
+  // net/ipv6/addrconf.c: an address whose host route is gone; the address differs from run to run, the bug does not
+  { kind: 'ipv6-host-route', death: 'bug', header: /BUG: Address \S+ on device (\S+) is missing its host route\./, title: (m) => `BUG: Address IPV6ADDR on device ${m[1]} is missing its host route.`, guilty: 'none' },
   { kind: 'netdev-refcount', death: 'hang', header: /unregister_netdevice: waiting for \S+ to become free/, title: fixed('unregister_netdevice: waiting for DEV to become free'), guilty: 'none' },
   // an `Oops:` line of its own (arm's `Internal error: Oops`) or after the line that says why
   { kind: 'oops', death: 'oops', header: /^(?:Internal error: )?Oops(?: - [\w ]+)?: [0-9a-f]+ \[#\d+\]|^Oops: [0-9a-f]{4}/, title: fixed('Oops in %f'), guilty: 'frames', continues: true },

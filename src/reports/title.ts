@@ -73,7 +73,8 @@ export function guiltyFrame(report: KernelReport, header: Frame | undefined, kin
     const blocked = sure.find((f) => !generic(f.function) && !HANG_PLUMBING.test(f.function));
     if (blocked) return blocked;
   }
-  return sure.find((f) => !generic(f.function)) ?? (header && !generic(header.function) ? header : undefined);
+  // the header's function stands in only for a stack that was not printed: one printed all generic is `corrupted`
+  return sure.find((f) => !generic(f.function)) ?? (header && !generic(header.function) && sure.length === 0 ? header : undefined);
 }
 
 /** The functions of the reports' stacks worth instrumenting: every frame but the generic ones, innermost first. */
