@@ -68,6 +68,8 @@ interface Open {
   lastFunction?: string;
 }
 
+/** The rest of a hung-task header cut by a newline in the task's name. */
+const CUT_TASK_REST = /^\S.*:\d+ blocked (?:in I\/O wait )?for more than \d+ seconds/;
 const CPU_LINE = /^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (\S+)/;
 const TASK_LINE = /^task:(\S+)\s+state:\S+.*? pid:\s*(\d+)/;
 const WORKQUEUE = /^Workqueue: (\S+) ([A-Za-z_][\w.]*)/;
@@ -103,12 +105,14 @@ export class ReportParser {
   private lineCount = 0;
   private latestLine = 0;
   private ending = false;
+  /** The line before, when it began a hung-task header that a newline in the task's name cut. */
+  private cutTask?: { text: string; context: string };
 
   feed(line: LogLine, lineNumber: number | undefined, offset: number): void {
     this.lineCount++;
     const raw = line.text.length > 512 ? line.text.slice(0, 512) : line.text;
-    const text = raw.trimStart();
     const context = line.caller ?? '';
+    const text = this.joinCutTask(raw.trimStart(), context);
     if (ANY_HEADER.test(text) && this.header(text, line, context, lineNumber, offset)) return;
     // A report's lines carry its printer's caller id; one begun in interrupt context (`C1`) may go on in
     // the interrupted task's (`T400`): a line of no open report of its own goes to the latest one.
@@ -116,6 +120,17 @@ export class ReportParser {
     if (!open) return;
     if (++open.lines > MAX_REPORT_LINES || ++open.idle > IDLE_LINES) return this.close(open);
     if (this.body(open, text)) open.idle = 0;
+  }
+
+  /**
+   * A task's name may hold a newline (it is whatever the task set): `INFO: task ab` then `cd:123 blocked
+   * for more than 143 seconds.` is one hung-task header, joined here.
+   */
+  private joinCutTask(text: string, context: string): string {
+    const cut = this.cutTask;
+    this.cutTask = undefined;
+    if (text.startsWith('INFO: task ') && !text.includes(' seconds')) this.cutTask = { text, context };
+    return cut && cut.context === context && CUT_TASK_REST.test(text) ? `${cut.text} ${text}` : text;
   }
 
   /** Titles every report still open (a log cut off mid-report); call once at the end. */
