@@ -1,38 +1,41 @@
 /**
- * examples/dm-remap as the kernel tests use it: a fresh copy per variant, an optional transform of the
- * copy (kcrumb instrument, for instance) before it is built, and the lines its source marks as the
- * places that hang, so a test knows the right answer without asking kcrumb.
+ * A bundled example (examples/dm-remap unless told) as the kernel tests use it: a fresh copy per
+ * variant, an optional transform of the copy (kcrumb instrument, for instance) before it is built, and
+ * the lines its source marks as the places that hang, so a test knows the right answer without asking
+ * kcrumb.
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { runCli } from '../support/run-cli.js';
 import { buildModule, EXAMPLE_DIR } from './qemu.js';
 
 export interface PreparedModule {
-  /** The copy of examples/dm-remap, built: holds dm-remap.ko. */
+  /** The copy of the example, built: holds its one .ko. */
   dir: string;
   ko: string;
 }
 
-/** Files a build leaves in examples/dm-remap when someone ran make there: not copied. */
+/** Files a build leaves in an example's folder when someone ran make there: not copied. */
 const BUILD_OUTPUT = /(\.o|\.ko|\.mod|\.mod\.c|\.cmd|Module\.symvers|modules\.order)$/;
 
 /**
- * Copies examples/dm-remap to `<workDir>/<name>/dm-remap`, runs `transform(dir)` on the copy when given,
- * and builds it with -Werror and `makeArgs` (build log in `<workDir>/<name>/module-build.log`).
+ * Copies `example` (default examples/dm-remap) to `<workDir>/<name>/<its folder name>`, runs
+ * `transform(dir)` on the copy when given, and builds it with -Werror and `makeArgs` (build log in
+ * `<workDir>/<name>/module-build.log`).
  */
 export async function prepareModule(
   workDir: string,
   name: string,
   transform?: (dir: string) => Promise<void> | void,
   makeArgs?: string[],
+  example: string = EXAMPLE_DIR,
 ): Promise<PreparedModule> {
   const base = join(workDir, name);
-  const dir = join(base, 'dm-remap');
+  const dir = join(base, basename(example));
   mkdirSync(base, { recursive: true });
-  cpSync(EXAMPLE_DIR, dir, { recursive: true, filter: (path) => !BUILD_OUTPUT.test(path) });
+  cpSync(example, dir, { recursive: true, filter: (path) => !BUILD_OUTPUT.test(path) });
   if (transform) await transform(dir);
   const ko = await buildModule(dir, base, { makeArgs });
   return { dir, ko };
@@ -40,14 +43,15 @@ export async function prepareModule(
 
 /**
  * A prepareModule transform: `kcrumb instrument ARGS <every .c file of the copy>`, which must succeed;
- * the last lines of its report go to `t` when given.
+ * the last lines of its report go to `t` when given, the whole report to `onReport`.
  */
-export function instrumentCopy(args: string[], t?: TestContext): (dir: string) => Promise<void> {
+export function instrumentCopy(args: string[], t?: TestContext, onReport?: (stdout: string) => void): (dir: string) => Promise<void> {
   return async (dir) => {
     const sources = readdirSync(dir).filter((f) => f.endsWith('.c')).sort();
     const run = await runCli(['instrument', ...args, ...sources], dir);
     assert.equal(run.code, 0, run.stderr);
     t?.diagnostic(run.stdout.split('\n').slice(-3).join('\n'));
+    onReport?.(run.stdout);
   };
 }
 

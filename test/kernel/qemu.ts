@@ -35,6 +35,38 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const GUEST_INIT = join(HERE, 'guest', 'init');
 export const EXAMPLE_DIR = resolve(HERE, '..', '..', 'examples', 'dm-remap');
 
+/** A bundled example as a guest runs it. */
+export interface GuestExample {
+  /** Its folder in examples/. */
+  dir: string;
+  /** The module's name: packed as /lib/modules/<module>.ko. */
+  module: string;
+  /** The guest's /init, which reads its scenario from the kernel arguments. */
+  init: string;
+  /** Host programs packed with their libraries (as sbin/<name>). */
+  programs: string[];
+  /** Modules of the guest kernel packed as /lib/modules/<name>.ko, paths under lib/modules/<release>. */
+  kernelModules: string[];
+}
+
+/** examples/dm-remap: the target over two brd RAM disks, driven by dmsetup (test/kernel/guest/init). */
+export const DM_REMAP: GuestExample = {
+  dir: EXAMPLE_DIR,
+  module: 'dm-remap',
+  init: GUEST_INIT,
+  programs: ['dmsetup'],
+  kernelModules: ['kernel/drivers/md/dm-mod.ko', 'kernel/drivers/block/brd.ko'],
+};
+
+/** examples/blk-stall: a blk-mq disk of its own, driven by busybox alone (test/kernel/guest/blk-stall.sh). */
+export const BLK_STALL: GuestExample = {
+  dir: resolve(HERE, '..', '..', 'examples', 'blk-stall'),
+  module: 'blk-stall',
+  init: join(HERE, 'guest', 'blk-stall.sh'),
+  programs: [],
+  kernelModules: [],
+};
+
 /** Host tools the harness runs. */
 const TOOLS = ['qemu-system-x86_64', 'busybox', 'dmsetup', 'make', 'gcc-12', 'ldd'];
 
@@ -87,18 +119,19 @@ export async function buildModule(dir: string, logDir: string, options: { werror
 }
 
 /**
- * Writes `out`: busybox (every applet as a symlink), dmsetup and its libraries, dm-mod.ko and brd.ko of
- * the guest kernel, the module `ko` as /lib/modules/dm-remap.ko, `first` (modules init loads before it,
- * in order: kcrumb_ring.ko) in /lib/modules/first/, and test/kernel/guest/init.
+ * Writes `out`: busybox (every applet as a symlink), the example's programs with their libraries and
+ * guest kernel modules (dm-remap: dmsetup, dm-mod.ko, brd.ko), the module `ko` as
+ * /lib/modules/<example.module>.ko, `first` (modules init loads before it, in order: kcrumb_ring.ko) in
+ * /lib/modules/first/, and the example's init.
  */
-export function buildInitramfs(ko: string, out: string, env: QemuEnv, first: string[] = []): void {
-  const entries: CpioEntry[] = [...withLibraries(which('dmsetup')!, 'sbin/dmsetup')];
-  for (const rel of ['kernel/drivers/md/dm-mod.ko', 'kernel/drivers/block/brd.ko']) {
+export function buildInitramfs(ko: string, out: string, env: QemuEnv, first: string[] = [], example: GuestExample = DM_REMAP): void {
+  const entries: CpioEntry[] = example.programs.flatMap((program) => withLibraries(which(program)!, `sbin/${program}`));
+  for (const rel of example.kernelModules) {
     entries.push({ name: `lib/modules/${rel.split('/').pop()}`, type: 'file', data: readFileSync(join(env.modules, rel)) });
   }
-  entries.push({ name: 'lib/modules/dm-remap.ko', type: 'file', data: readFileSync(ko) });
+  entries.push({ name: `lib/modules/${example.module}.ko`, type: 'file', data: readFileSync(ko) });
   first.forEach((path, i) => entries.push({ name: `lib/modules/first/${i}-${path.split('/').pop()}`, type: 'file', data: readFileSync(path) }));
-  entries.push({ name: 'init', type: 'file', data: readFileSync(GUEST_INIT), mode: 0o755 });
+  entries.push({ name: 'init', type: 'file', data: readFileSync(example.init), mode: 0o755 });
   writeInitramfs(out, entries);
 }
 
@@ -113,13 +146,17 @@ export function buildInitramfs(ko: string, out: string, env: QemuEnv, first: str
  * presses its SysRq key and tries to unload it (test/kernel/ring.test.ts); oops-null, oops-page: a work
  * item oopses (NULL dereference, memset past its page) and the machine goes on; warn-map: remap_map warns
  * once and I/O goes on; bug-dtr: BUG_ON in remap_dtr on dmsetup remove (load with fixed=1). None of these
- * four panics: init powers off.
+ * four panics: init powers off. examples/blk-stall (test/kernel/guest/blk-stall.sh): io writes blocks
+ * through the disk, reads them back, compares, flushes it and powers off; flush-stall does the same with
+ * drain_on_flush=1, and the flush freezes its CPU in queue_rq.
  */
-export type ScenarioName = 'remove' | 'map-hang' | 'hang-locked' | 'dd' | 'hang-sync' | 'hang-sync-locked' | 'ring-checks' | 'oops-null' | 'oops-page' | 'warn-map' | 'bug-dtr';
+export type ScenarioName = 'remove' | 'map-hang' | 'hang-locked' | 'dd' | 'hang-sync' | 'hang-sync-locked' | 'ring-checks' | 'oops-null' | 'oops-page' | 'warn-map' | 'bug-dtr' | 'io' | 'flush-stall';
 
 export interface ScenarioOptions {
   /** Folder holding the built module (one .ko). */
   moduleDir: string;
+  /** The example the module was built from (default dm-remap). */
+  example?: GuestExample;
   scenario: ScenarioName;
   /** Load dm-remap with fixed=1. */
   fixed?: boolean;
@@ -127,7 +164,7 @@ export interface ScenarioOptions {
   remaps?: number[];
   /** Sector whose block map-hang and hang-locked freeze on (default 2048). */
   hangSector?: number;
-  /** 4 KiB blocks each read of the dd scenario reads (default 4096: the whole 16 MiB device). */
+  /** 4 KiB blocks each read of the dd scenario reads (default 4096: the whole 16 MiB device); blk-stall: the blocks written and read back. */
   ddBlocks?: number;
   smp?: number;
   /** Host-side limit; QEMU is killed by its PID after it (default 90 s). */
@@ -172,7 +209,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const kos = readdirSync(options.moduleDir).filter((f) => f.endsWith('.ko'));
   if (kos.length !== 1) throw new Error(`runScenario: expected one .ko in ${options.moduleDir}, found ${kos.length}`);
   const initrd = join(options.logDir, `${name}.initramfs.cpio`);
-  buildInitramfs(join(options.moduleDir, kos[0]), initrd, qenv, options.firstModules);
+  buildInitramfs(join(options.moduleDir, kos[0]), initrd, qenv, options.firstModules, options.example);
 
   const serialLogPath = join(options.logDir, `${name}.serial.log`);
   const remaps = options.remaps ?? [1000];
