@@ -1,6 +1,6 @@
 /**
- * Real serial logs of examples/dm-remap freezing on Debian's 6.1 kernel under QEMU
- * (examples/dm-remap/captured/), read as captured and rewritten into every log format kcrumb reads: the
+ * Real serial logs of examples/dm-remap and examples/blk-stall freezing on Debian's 6.1 kernel under
+ * QEMU (examples/<example>/captured/), read as captured and rewritten into every log format kcrumb reads: the
  * root must be the line the example marks as the cause, for the right reason, and `last` the last
  * breadcrumb printed, each time. The manifest is made here,
  * by instrumenting the example exactly as the captured run did (same files, level and tag).
@@ -19,15 +19,16 @@ import { FORMATS, locateText, render, type Event } from './helpers.js';
 
 const EXAMPLE = join(REPO, 'examples', 'dm-remap');
 const CAPTURED = join(EXAMPLE, 'captured');
+const BLK_EXAMPLE = join(REPO, 'examples', 'blk-stall');
 
 /** file:line of the example's `/* kcrumb-test: <what> *\/` comment. */
-function marker(what: string): string {
-  for (const file of readdirSync(EXAMPLE).filter((f) => f.endsWith('.c'))) {
-    const lines = readFileSync(join(EXAMPLE, file), 'utf8').split('\n');
+function marker(what: string, example = EXAMPLE): string {
+  for (const file of readdirSync(example).filter((f) => f.endsWith('.c'))) {
+    const lines = readFileSync(join(example, file), 'utf8').split('\n');
     const at = lines.findIndex((line) => line.includes(`/* kcrumb-test: ${what} */`));
     if (at >= 0) return `${file}:${at + 1}`;
   }
-  throw new Error(`no "${what}" marker in ${EXAMPLE}`);
+  throw new Error(`no "${what}" marker in ${example}`);
 }
 
 /** The serial log as events (text, time, CPU) that render() can write in any format. */
@@ -46,14 +47,18 @@ function events(log: string): Event[] {
   });
 }
 
-describe('captured QEMU logs of examples/dm-remap, in every format', async () => {
-  const sources = readdirSync(EXAMPLE).filter((f) => f.endsWith('.c')).sort();
+describe('captured QEMU logs of the bundled examples, in every format', async () => {
   const printk = parseTemplate(readFileSync(join(REPO, 'templates', 'printk.tmpl'), 'utf8'), 'printk');
-  const instrument = async (tag: string, template: Template) =>
-    (await instrumentSources(sources.map((path) => ({ path, text: readFileSync(join(EXAMPLE, path), 'latin1') })), { level: 'every-line', tag, root: EXAMPLE, template })).manifest;
+  const instrument = async (tag: string, template: Template, example = EXAMPLE) => {
+    const sources = readdirSync(example).filter((f) => f.endsWith('.c')).sort();
+    const files = sources.map((path) => ({ path, text: readFileSync(join(example, path), 'latin1') }));
+    return (await instrumentSources(files, { level: 'every-line', tag, root: example, template })).manifest;
+  };
   // the plain runs (kdem) and the --task-id runs (kdet) of test/kernel/sleeping-hang.test.ts
   const plain = await instrument('kdem', printk);
   const withTaskIds = await instrument('kdet', withTaskId(printk));
+  // examples/blk-stall as test/kernel/blk-example.test.ts instruments it
+  const blk = await instrument('kblk', printk, BLK_EXAMPLE);
   // root: the line the example marks as the cause, and why; last: the last breadcrumb printed
   const cases = [
     { log: 'remove-one-remap.serial.log', last: marker('hangs here'), fn: 'remap_entry_flush', root: marker('hangs here'), reason: 'self-deadlock' },
@@ -69,15 +74,17 @@ describe('captured QEMU logs of examples/dm-remap, in every format', async () =>
     { log: 'hang-sync-locked.serial.log', last: marker('teardown waits for the mutex here'), fn: 'remap_dtr', root: marker('locked sync work waits here'), reason: 'waits-unsignalled' },
     { log: 'hang-sync-task-id.serial.log', manifest: withTaskIds, last: marker('sync work waits here'), fn: 'remap_sync_after_copy', root: marker('sync work waits here'), reason: 'waits-unsignalled' },
     { log: 'hang-sync-locked-task-id.serial.log', manifest: withTaskIds, last: marker('locked sync work waits here'), fn: 'remap_sync_locked_after_copy', root: marker('locked sync work waits here'), reason: 'waits-unsignalled' },
+    // blk-stall: a flush's queue_rq holds dev->lock and calls the timer's completion, which takes it again
+    { log: 'flush-stall.serial.log', example: BLK_EXAMPLE, manifest: blk, last: marker('flush hangs here', BLK_EXAMPLE), fn: 'blkst_complete_pending', root: marker('flush hangs here', BLK_EXAMPLE), reason: 'self-deadlock' },
   ];
-  const place = (crumb: { file: number; line: number }) => `${plain.files[crumb.file].path}:${crumb.line}`;
-  for (const { log, last, fn, root, reason, manifest = plain } of cases) {
-    const raw = readFileSync(join(CAPTURED, log), 'latin1');
+  const place = (crumb: { file: number; line: number }, manifest = plain) => `${manifest.files[crumb.file].path}:${crumb.line}`;
+  for (const { log, last, fn, root, reason, manifest = plain, example = EXAMPLE } of cases) {
+    const raw = readFileSync(join(example, 'captured', log), 'latin1');
     it(`${log} as captured`, () => {
       const answer = locateText(raw, [manifest]);
-      assert.equal(place(answer.last!.crumb), last);
+      assert.equal(place(answer.last!.crumb, manifest), last);
       assert.equal(answer.last!.crumb.function, fn);
-      assert.equal(place(answer.root!.at.crumb), root);
+      assert.equal(place(answer.root!.at.crumb, manifest), root);
       assert.equal(answer.root!.reason, reason);
       assert.equal(answer.last!.fromDump === true, log.startsWith('ring-'), 'the answer came from the dump');
       assert.equal(answer.ringDump?.reason, log.startsWith('ring-') ? 'panic' : undefined);
@@ -86,8 +93,8 @@ describe('captured QEMU logs of examples/dm-remap, in every format', async () =>
       it(`${log} as ${format}`, () => {
         const answer = locateText(render(events(raw), format), [manifest]);
         assert.equal(answer.status, 'found');
-        assert.equal(place(answer.last!.crumb), last);
-        assert.equal(place(answer.root!.at.crumb), root);
+        assert.equal(place(answer.last!.crumb, manifest), last);
+        assert.equal(place(answer.root!.at.crumb, manifest), root);
         assert.equal(answer.root!.reason, reason);
       });
     }
