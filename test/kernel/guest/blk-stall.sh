@@ -13,8 +13,8 @@ mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
-mkdir -p /tmp
-mount -t tmpfs tmpfs /tmp
+mkdir -p /run
+mount -t tmpfs tmpfs /run
 echo "KCRUMB-INIT uptime=$(cut -d' ' -f1 /proc/uptime) cpus=$(nproc)"
 
 SCENARIO=io BLOCKS=32
@@ -38,11 +38,11 @@ echo "KCRUMB-MODULES drain_on_flush=$(cat /sys/module/blk_stall/parameters/drain
 [ -b /dev/blkst0 ] || fail "no /dev/blkst0"
 
 # Direct I/O both ways: each block goes through queue_rq and the timer's completion, not the page cache.
-dd if=/dev/urandom of=/tmp/data bs=4096 count="$BLOCKS" 2>/dev/null || fail "random data"
-dd if=/tmp/data of=/dev/blkst0 bs=4096 count="$BLOCKS" oflag=direct 2>/dev/null || fail "write"
-dd if=/dev/blkst0 of=/tmp/back bs=4096 count="$BLOCKS" iflag=direct 2>/dev/null || fail "read"
-if cmp -s /tmp/data /tmp/back; then
-	echo "KCRUMB-IO-OK blocks=$BLOCKS md5=$(md5sum </tmp/back | cut -d' ' -f1)"
+dd if=/dev/urandom of=/run/data bs=4096 count="$BLOCKS" 2>/dev/null || fail "random data"
+dd if=/run/data of=/dev/blkst0 bs=4096 count="$BLOCKS" oflag=direct 2>/dev/null || fail "write"
+dd if=/dev/blkst0 of=/run/back bs=4096 count="$BLOCKS" iflag=direct 2>/dev/null || fail "read"
+if cmp -s /run/data /run/back; then
+	echo "KCRUMB-IO-OK blocks=$BLOCKS md5=$(md5sum </run/back | cut -d' ' -f1)"
 else
 	echo "KCRUMB-IO-BAD blocks=$BLOCKS"
 fi
