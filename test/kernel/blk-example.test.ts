@@ -79,12 +79,15 @@ describe('kcrumb on examples/blk-stall under QEMU', { timeout: 15 * 60_000 }, ()
     assert.doesNotMatch(report, /blkst_init|blkst_add_disk|blkst_exit/, 'module set-up and teardown are not on the I/O path');
   });
 
-  it('the instrumented driver builds with -Werror and no warning', async (t) => {
+  it('the driver and its instrumented copy build with -Werror and no warning', async (t) => {
     if (!needQemu(t)) return;
+    await prepareModule(WORK, 'blk-original', undefined, undefined, BLK_STALL.dir);
     const { ko } = await instrumentedModule(t);
-    const log = readFileSync(join(WORK, 'blk-instrumented', 'module-build.log'), 'utf8');
-    assert.match(log, /LD \[M\]\s+\S*blk-stall\.ko/);
-    assert.doesNotMatch(log, /warning:|error:/);
+    for (const variant of ['blk-original', 'blk-instrumented']) {
+      const log = readFileSync(join(WORK, variant, 'module-build.log'), 'utf8');
+      assert.match(log, /LD \[M\]\s+\S*blk-stall\.ko/, variant);
+      assert.doesNotMatch(log, /warning:|error:/, variant);
+    }
     t.diagnostic(`built ${ko}`);
   });
 
