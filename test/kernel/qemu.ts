@@ -1,11 +1,12 @@
 /**
- * Real-kernel harness: build a dm target module against Debian's headers, pack it in an initramfs with
- * busybox, dmsetup, dm-mod and brd, boot Debian's kernel under QEMU (TCG) with the serial console in a
- * file, and tell how the boot ended. Everything comes from scripts/kernel-env.sh (KCRUMB_* in
- * $KCRUMB_CACHE/kernel.env).
+ * Real-kernel harness: build a bundled example's module against Debian's headers, pack it in an
+ * initramfs with busybox and what the example needs (dm-remap: dmsetup, dm-mod and brd; blk-stall:
+ * nothing more), boot Debian's kernel under QEMU (TCG) with the serial console in a file, and tell how
+ * the boot ended. Everything comes from scripts/kernel-env.sh (KCRUMB_* in $KCRUMB_CACHE/kernel.env).
  *
  *   const ko = await buildModule(dir, logDir);                 // dir: a copy of examples/dm-remap
  *   const run = await runScenario({ moduleDir: dir, scenario: 'remove', logDir });
+ *   runScenario({ moduleDir, example: BLK_STALL, scenario: 'flush-stall', ddBlocks: 32, logDir }) // examples/blk-stall
  *   run.exitedBy  // 'panic' (the hang was detected), 'poweroff' (init finished), 'timeout', 'other'
  *
  * The kernel arguments turn a hang into a panic within seconds (RCU stall timeout 3 s and
