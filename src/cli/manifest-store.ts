@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, s
 import { dirname, join, relative, resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
 import { parseManifest } from '../manifest/parse.js';
+export { manifestFilePath } from '../manifest/recorded-sources.js';
 import { OLDEST_LOCATABLE_VERSION, OLDEST_READABLE_VERSION, type Manifest } from '../manifest/schema.js';
 
 /** Manifests live in `.kcrumb/` of the directory kcrumb instrument ran in, one `<tag>.json` per run. */
@@ -91,11 +92,6 @@ function withoutCrumbs(path: string, size: number): string {
 /** The root as a manifest at `manifestPath` records it: relative to the manifest's folder. */
 export function recordedRoot(manifestPath: string, root: string): string {
   return relative(dirname(manifestPath), root) || '.';
-}
-
-/** Absolute path of a manifest's file entry. */
-export function manifestFilePath(manifest: Manifest, path: string): string {
-  return resolve(manifest.root, path);
 }
 
 /** The tags of the manifests in `dir`, each read from the file's head (no need to load them): tag -> path. */

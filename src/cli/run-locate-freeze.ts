@@ -1,18 +1,20 @@
-/** The whole of `kcrumb locate-freeze LOG` past its options: read the manifests and the log, answer, print. */
+/**
+ * The whole of `kcrumb locate-freeze LOG` past its options: read the manifests and the log, answer, print.
+ * Only the reading and printing are here; what to say and where is src/locate/present.ts.
+ */
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { KcrumbError } from '../errors.js';
 import { defaultKoPlaces, findKos, symbolizeReports } from './addr2line.js';
-import { locateFreeze, type Answer } from '../locate/locate.js';
-import { focusOf, formatText, type ReportPaths, type SourceWindow } from '../locate/report.js';
+import { locateFreeze } from '../locate/locate.js';
+import { duplicateTagWarnings, presentAnswer, reportPaths, shownSource, sourceWarnings, sourceWindow } from '../locate/present.js';
+import type { ReportPaths } from '../locate/report.js';
 import { CrumbResolver } from '../locate/resolve.js';
 import { DEFAULT_LIMITS, latin1, readForward } from '../locate/read-log.js';
-import { RecordedSources } from '../manifest/recorded-sources.js';
-import type { Manifest } from '../manifest/schema.js';
 import type { CommandContext } from './context.js';
 import { EXIT_NO, EXIT_OK } from './exit-codes.js';
 import { logStream, readLogArgument, withLogFile } from './log-file.js';
-import { loadManifests, manifestFilePath, type StoredManifest } from './manifest-store.js';
+import { loadManifests, manifestFilePath } from './manifest-store.js';
 import { checkOutputPath, writeFilesAtomically } from './source-files.js';
 
 export interface LocateFlags {
@@ -33,7 +35,7 @@ export async function runLocateFreeze(ctx: CommandContext, log: string, flags: L
   const warnings = duplicateTagWarnings(stored);
   const manifests = stored.map((s) => s.manifest);
   const resolver = new CrumbResolver(manifests);
-  const paths = reportPaths(ctx.cwd, manifests);
+  const paths = reportPaths(ctx.cwd, manifests, existsSync);
   if (flags.annotate) return annotate(ctx, log, resolver, paths);
 
   const { analysis, fromStart, toEnd } = await readLogArgument(ctx, log, resolver, flags.trail);
@@ -49,23 +51,18 @@ export async function runLocateFreeze(ctx: CommandContext, log: string, flags: L
   const symbolNotes = symbolizeReports(analysis.reports, kos);
   const answer = locateFreeze({ analysis, resolver, fromStart, toEnd });
   answer.warnings.push(...symbolNotes);
-  answer.warnings.unshift(...warnings, ...sourceWarnings(answer, manifests));
+  answer.warnings.unshift(...warnings, ...sourceWarnings(answer, manifests, readText));
   for (const warning of answer.warnings) ctx.output.err(`kcrumb: warning: ${warning}`);
 
-  // --json, --lcov and --annotate load their formatters only when asked: every module costs start-up time
-  if (flags.json) {
-    const { formatJson } = await import('../locate/answer-json.js');
-    ctx.output.out(JSON.stringify(formatJson(answer, paths), null, 2));
-  } else {
-    const shown = focusOf(answer);
-    const source = shown ? sourceWindow(manifests[shown.manifest], shown.crumb.file, shown.crumb.line, flags.context) : undefined;
-    const lines = formatText(answer, { paths, source });
-    if (answer.status === 'found') ctx.output.out(lines.join('\n'));
-    else ctx.output.err(lines.join('\n'));
-  }
+  // --json (in presentAnswer), --lcov and --annotate load their formatters only when asked: start-up time
+  const shown = flags.json ? undefined : shownSource(answer, manifests);
+  const text = shown && readShown(shown.path);
+  const source = text === undefined || !shown ? undefined : sourceWindow(text, shown.line, flags.context);
+  const presented = await presentAnswer(answer, paths, flags.json ? { json: true } : { source });
+  ctx.output[presented.stream](presented.text);
   if (lcovPath) {
     const { formatLcov } = await import('../locate/lcov.js');
-    const absolute = (m: number, f: number) => resolve(manifests[m].root, manifests[m].files[f].path);
+    const absolute = (m: number, f: number) => manifestFilePath(manifests[m], manifests[m].files[f].path);
     writeFilesAtomically(ctx.cwd, [{ path: lcovPath, text: analysis.boot ? formatLcov(analysis.boot, manifests, absolute) : '', encoding: 'utf8' }]);
   }
   return answer.status === 'found' ? EXIT_OK : EXIT_NO;
@@ -94,74 +91,26 @@ async function annotate(ctx: CommandContext, log: string, resolver: CrumbResolve
   return found ? EXIT_OK : EXIT_NO;
 }
 
-/** File paths relative to the working directory when inside it, else absolute, else as in the manifest. */
-function reportPaths(cwd: string, manifests: Manifest[]): ReportPaths {
-  const shown = manifests.map((m) =>
-    m.files.map((file) => {
-      const absolute = resolve(m.root, file.path);
-      const rel = relative(cwd, absolute);
-      if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return rel;
-      return existsSync(m.root) ? absolute : file.path;
-    }),
-  );
-  return { display: (m, f) => shown[m][f] };
-}
-
-function duplicateTagWarnings(stored: StoredManifest[]): string[] {
-  const seen = new Map<string, string>();
-  const warnings: string[] = [];
-  for (const { path, manifest } of stored) {
-    const first = seen.get(manifest.tag);
-    if (first) warnings.push(`${path} has the same tag ${manifest.tag} as ${first}; using ${first}`);
-    else seen.set(manifest.tag, path);
+/** A source's text, or undefined when it cannot be read. */
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return undefined;
   }
-  return warnings;
-}
-
-/** A source file that changed since instrumenting makes every line number suspect: say so. */
-function sourceWarnings(answer: Answer, manifests: Manifest[]): string[] {
-  const used = new Set(answer.threads.flatMap((t) => t.crumbs.map((s) => `${s.manifest}:${s.crumb.file}`)));
-  const recorded = new RecordedSources(manifests, (m, file) => manifestFilePath(m, file.path));
-  const warnings: string[] = [];
-  for (const key of used) {
-    const [m, f] = key.split(':').map(Number);
-    const file = manifests[m].files[f];
-    const absolute = manifestFilePath(manifests[m], file.path);
-    let text: string;
-    try {
-      text = readFileSync(absolute, 'latin1');
-    } catch {
-      warnings.push(`${absolute}: cannot read it to check it against manifest ${manifests[m].tag}; no source shown`);
-      continue;
-    }
-    if (recorded.recognise(absolute, text).length === 0) {
-      warnings.push(
-        `${file.path} changed since kcrumb instrument (its sha256 matches neither the original nor the instrumented file): line numbers may be off`,
-      );
-    }
-  }
-  return warnings;
 }
 
 /** Source bytes as the user's editor shows them: UTF-8 when they are, else latin1 (one char per byte). */
-function asShown(bytes: Buffer): string {
+function readShown(path: string): string | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    return undefined;
+  }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     return bytes.toString('latin1');
   }
 }
-
-function sourceWindow(manifest: Manifest, file: number, line: number, context: number): SourceWindow | undefined {
-  let text: string;
-  try {
-    text = asShown(readFileSync(resolve(manifest.root, manifest.files[file].path)));
-  } catch {
-    return undefined;
-  }
-  const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
-  if (line > lines.length) return undefined;
-  const first = Math.max(1, line - context);
-  return { firstLine: first, lines: lines.slice(first - 1, Math.min(lines.length, line + context)) };
-}
-

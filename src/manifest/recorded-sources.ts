@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { sha256 } from './hash.js';
 import type { Manifest, ManifestFile } from './schema.js';
 
@@ -44,4 +45,9 @@ export class RecordedSources {
     }
     return found;
   }
+}
+
+/** Where a manifest's file is on disk: its path resolved against the run's root. */
+export function manifestFilePath(manifest: Manifest, path: string): string {
+  return resolve(manifest.root, path);
 }
