@@ -1,13 +1,12 @@
 /**
  * locate-freeze cases as folders, like the instrument and CLI fixtures: test/fixtures/locate/<case>/ holds
  *   log           the kernel log, as a console or a dmesg printed it
- *   case.json     optional: { "sources": ["dm-locks.c"], "instrument": [...], "locate": [...] }
+ *   case.json     optional: { "sources": ["dm-locks.c"], "instrument": [...], "locate": [...], "edited": [...] }
  *                   sources: files of test/locate/fixtures/ placed at drivers/md/<name> (default: none)
  *                   instrument: the options of `kcrumb instrument --tag kq7x` over every source (default:
  *                   every function at every-line); null: nothing is instrumented, there is no manifest
  *                   locate: more options of `kcrumb locate-freeze` (--trail 3)
- *   tree/         optional: more files of the kernel tree (a source of the case's own)
- *   edited/       optional: files written over the tree after instrumenting (a source changed since)
+ *                   edited: files of the tree a user changed after instrumenting (a line added on top)
  *   expected.txt  what `kcrumb locate-freeze log` prints: stdout, then stderr and the exit code
  *   expected.json what `kcrumb locate-freeze --json log` prints on stdout
  *   checks.json   optional: facts the case is about, checked on top of the expected files:
@@ -34,6 +33,7 @@ interface CaseOptions {
   sources?: string[];
   instrument?: string[] | null;
   locate?: string[];
+  edited?: string[];
 }
 
 interface Checks {
@@ -48,15 +48,11 @@ async function kernelTree(dir: string, options: CaseOptions): Promise<string> {
   const files = (options.sources ?? []).map((name) => join('drivers', 'md', name));
   mkdirSync(join(cwd, 'drivers', 'md'), { recursive: true });
   for (const name of options.sources ?? []) cpSync(join(SOURCES, name), join(cwd, 'drivers', 'md', name));
-  if (existsSync(join(dir, 'tree'))) {
-    cpSync(join(dir, 'tree'), cwd, { recursive: true });
-    files.push(...(readdirSync(join(dir, 'tree'), { recursive: true }) as string[]).filter((path) => path.endsWith('.c')));
-  }
   if (options.instrument !== null) {
     const run = await runCli(['instrument', '--tag', 'kq7x', ...(options.instrument ?? EVERY_LINE), ...files], cwd);
     assert.equal(run.code, 0, `kcrumb instrument failed:\n${run.stderr}`);
   }
-  if (existsSync(join(dir, 'edited'))) cpSync(join(dir, 'edited'), cwd, { recursive: true });
+  for (const path of options.edited ?? []) writeFileSync(join(cwd, path), `// edited\n${readFileSync(join(cwd, path), 'latin1')}`, 'latin1');
   cpSync(join(dir, 'log'), join(cwd, 'log'));
   return cwd;
 }
