@@ -48,6 +48,8 @@ export interface Boot {
   dropped: number;
   /** Where in the log the last loss was noted. */
   droppedAt?: number;
+  /** The kernel's last words of a clean power-off, halt or restart (`reboot: Power down`): nothing froze after. */
+  shutdown?: { text: string; offset: number; lineNumber?: number };
   lastTime?: number;
   lastSeq?: number;
   timedLines: number;
@@ -84,6 +86,8 @@ export interface LogAnalysis {
 }
 
 const DROPPED = /\*\* (\d+) printk messages dropped \*\*/;
+/** kernel/reboot.c's last line before a machine powers off, halts or restarts as asked. */
+const CLEAN_SHUTDOWN = /^reboot: (Power down|System halted|Restarting system)/;
 const MAX_LINE_TEXT = 300;
 
 export class LogAnalyzer {
@@ -194,6 +198,7 @@ export class LogAnalyzer {
     const boot = this.current;
     if (looksLikeText(parsed.text)) this.textLines++;
     this.noteLosses(boot, parsed, offset);
+    if (CLEAN_SHUTDOWN.test(parsed.text)) boot.shutdown = { text: shorten(parsed.text), offset, lineNumber };
     if (parsed.time !== undefined) {
       boot.lastTime = parsed.time;
       boot.timedLines++;

@@ -70,6 +70,8 @@ export interface BootSummary {
   marker: boolean;
   /** Messages the log says it lost in this boot. */
   dropped: number;
+  /** The machine powered off, halted or restarted as asked (`reboot: Power down`), after the last breadcrumb. */
+  shutdown?: { text: string; lineNumber?: number };
 }
 
 export interface Answer {
@@ -212,9 +214,13 @@ export function locateFreeze(input: LocateInput): Answer {
   cycles.delete(answerThread.key);
   const running = runningFunctions(boot, resolver);
   const reports = boot.reports.reports.filter(isReport).map((report) => checkReport(report, threads, running, resolver.manifests, boot.lastAtReport.get(report)));
+  const death = deathOf(reports);
+  const summary = summarizeBoot(boot, input);
+  // a machine that powered off as asked froze nowhere: no root, whatever the trails look like
+  const shutDown = summary.shutdown !== undefined && !death && !cycle?.livelock;
   return {
     status: 'found',
-    root,
+    root: shutDown ? undefined : root,
     waits,
     tasks: sleeping.tasks,
     sleeps: asleep ? sleeping.waits : [],
@@ -226,10 +232,10 @@ export function locateFreeze(input: LocateInput): Answer {
     next,
     cycle,
     otherCycles: cycles,
-    boot: summarizeBoot(boot, input),
+    boot: summary,
     lockups: checkLockups(boot, last, running, manifest),
     reports,
-    death: deathOf(reports),
+    death,
     warnings,
     quietLoop: quietLoop(manifest, last.crumb, boot.printed[last.manifest][last.crumb.id - 1]),
     ringDump: last.fromDump ? [...boot.ringDumps].reverse().find((dump) => dump.offset <= last.offset) : undefined,
@@ -331,6 +337,9 @@ function summarizeBoot(boot: Boot, input: LocateInput): BootSummary {
     marker: boot.marker,
     dropped: boot.dropped,
   };
+  if (boot.shutdown && (!boot.last || boot.shutdown.offset > boot.last.offset)) {
+    summary.shutdown = { text: boot.shutdown.text, lineNumber: boot.shutdown.lineNumber };
+  }
   if (fromStart) summary.number = boot.index + 1;
   if (fromStart && toEnd) summary.count = analysis.bootCount;
   return summary;

@@ -53,6 +53,11 @@ export function focusOf(answer: Answer): Sighting | undefined {
   return crashOf(answer)?.crumb ?? answer.root?.at ?? answer.last;
 }
 
+/** The kernel's power-off line of a run that froze nowhere (locate gives such a run no root). */
+function shutdownOf(answer: Answer): { text: string; lineNumber?: number } | undefined {
+  return answer.root ? undefined : answer.boot?.shutdown;
+}
+
 /** The report of a run that crashed or went on (not a freeze), when there is one. */
 function crashOf(answer: Answer): ReportCheck | undefined {
   return answer.death && notAFreeze(answer.death.report.death) ? answer.death : undefined;
@@ -91,7 +96,9 @@ function headLines({ answer, options, last, where }: Report): string[] {
   } else {
     const tail = root && root.reason !== 'unknown' ? `; root (${root.reason}): ${headline(root, answer.waits)}` : '';
     const reported = answer.death ? ` (the kernel reported ${answer.death.report.title})` : '';
-    out.push(`${lastNote}: the ${root ? hangOrFreeze(root) : 'freeze'} is at or after this statement${reported}${tail}`);
+    const shutdown = shutdownOf(answer);
+    if (shutdown) out.push(`${lastNote}: nothing froze: the machine shut down as asked after it (${shutdown.lineNumber !== undefined ? `log line ${shutdown.lineNumber}` : 'log'}: ${shutdown.text})`);
+    else out.push(`${lastNote}: the ${root ? hangOrFreeze(root) : 'freeze'} is at or after this statement${reported}${tail}`);
   }
   if (options.source) out.push(...sourceLines(options.source, shown.crumb.line));
   out.push(`  in ${shown.crumb.function}(), ${shown.crumb.kind} breadcrumb, ${ranOn(shown)}`);
@@ -146,7 +153,7 @@ function runLines({ answer }: Report): string[] {
 /** What could have printed next and did not (for a livelock, the cycle itself said it). */
 function nextLines({ answer, last, where }: Report): string[] {
   if (answer.cycle?.livelock) return ['']; // what could print next is the cycle itself: only the blank line
-  if (crashOf(answer)) return ['']; // nothing froze: what could have printed next is no question
+  if (crashOf(answer) || shutdownOf(answer)) return ['']; // nothing froze: what could have printed next is no question
   if (answer.next.length === 0) {
     return [
       '',
