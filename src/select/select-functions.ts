@@ -29,6 +29,8 @@ export interface SelectedFunction {
    * `e1000_request_irq calls request_irq(e1000_intr)` or `--functions remap_*`.
    */
   reason: string;
+  /** The selected function that reached it (by a call, a field call or deferred work); none for a hook. */
+  via?: { file: number; function: number };
 }
 
 export interface SelectOptions {
@@ -58,11 +60,11 @@ export function selectFunctions(files: SelectableFile[], options: SelectOptions)
   const chosen = new Map<string, SelectedFunction>();
   const queue: { at: SelectedFunction; depth: number }[] = [];
 
-  const visit = (fileIndex: number, name: string, reason: string, depth: number) => {
+  const visit = (fileIndex: number, name: string, reason: string, depth: number, via?: SelectedFunction) => {
     for (const [f, fn] of resolve(byName, name, fileIndex)) {
       const key = `${f}:${fn}`;
       if (chosen.has(key)) continue;
-      const at = { file: f, function: fn, reason };
+      const at: SelectedFunction = { file: f, function: fn, reason, ...(via && { via: { file: via.file, function: via.function } }) };
       chosen.set(key, at);
       queue.push({ at, depth });
     }
@@ -75,16 +77,16 @@ export function selectFunctions(files: SelectableFile[], options: SelectOptions)
       const { at, depth } = queue[next];
       if (depth >= depthLimit) continue;
       const file = files[at.file];
-      for (const callee of new Set(file.calls?.[at.function] ?? [])) visit(at.file, callee, `${at.reason} -> ${callee}`, depth + 1);
+      for (const callee of new Set(file.calls?.[at.function] ?? [])) visit(at.file, callee, `${at.reason} -> ${callee}`, depth + 1, at);
       for (const field of new Set(file.fieldCalls?.[at.function] ?? [])) {
         for (const { file: f, binding } of ownOps.get(field) ?? []) {
-          visit(f, binding.function, `${at.reason} -> ->${field} = ${binding.function} (struct ${binding.struct} ${binding.variable})`, depth + 1);
+          visit(f, binding.function, `${at.reason} -> ->${field} = ${binding.function} (struct ${binding.struct} ${binding.variable})`, depth + 1, at);
         }
       }
       for (const edge of file.deferred?.[at.function] ?? []) {
         const handlers = edge.type === 'direct' ? [{ file: at.file, handler: edge.handler! }] : edge.type === 'arm' ? registrations.handlersOf(edge.key!, at) : [];
         for (const { file: f, handler } of handlers) {
-          visit(f, handler, `${at.reason} -> ${edgeLink(edge, handler)}`, depth + 1);
+          visit(f, handler, `${at.reason} -> ${edgeLink(edge, handler)}`, depth + 1, at);
         }
       }
     }

@@ -10,7 +10,7 @@ import { sha256 } from '../manifest/hash.js';
 import type { Recognised } from '../manifest/recorded-sources.js';
 import type { Manifest } from '../manifest/schema.js';
 import { hasBreadcrumbs, stripBreadcrumbs } from '../strip/strip.js';
-import type { ZoomTarget } from './targets.js';
+import { recordReasons, type ZoomTarget } from './targets.js';
 
 export interface RezoomInput {
   /** The coarse run's manifest. */
@@ -68,9 +68,7 @@ export async function rezoom(input: RezoomInput): Promise<RezoomResult> {
     root: manifest.root,
     now: input.now,
   });
-  const reasons = new Map(input.targets.map((t) => [t.name, `zoom from ${manifest.tag}: ${t.reason}`]));
-  for (const fn of result.manifest.functions) fn.reason = reasons.get(fn.name) ?? fn.reason;
-  for (const s of result.selected) s.reason = reasons.get(s.name) ?? s.reason;
+  recordReasons(result, input.targets, `zoom from ${manifest.tag}`);
   const got = new Set(result.selected.filter((s) => s.crumbs > 0).map((s) => s.name));
   const missed = input.targets
     .filter((t) => !got.has(t.name))

@@ -8,6 +8,7 @@ import type { Manifest } from '../manifest/schema.js';
 import { successorsOf } from '../manifest/successors.js';
 import type { Answer } from '../locate/locate.js';
 import type { Sighting } from '../locate/threads.js';
+import type { InstrumentResult } from '../instrument/instrument.js';
 
 export interface ZoomTarget {
   name: string;
@@ -21,6 +22,13 @@ export interface ZoomPlan {
   targets: ZoomTarget[];
   /** Threads that gave no function, and why (a trail that ends in a return to code without breadcrumbs). */
   notes: string[];
+}
+
+/** Keeps why each target was zoomed as its reason, in the new manifest and the report. */
+export function recordReasons(result: InstrumentResult, targets: readonly ZoomTarget[], from: string): void {
+  const reasons = new Map(targets.map((t) => [t.name, `${from}: ${t.reason}`]));
+  for (const fn of result.manifest.functions) fn.reason = reasons.get(fn.name) ?? fn.reason;
+  for (const s of result.selected) s.reason = reasons.get(s.name) ?? s.reason;
 }
 
 /** Where a thread was when the log ended, in terms of functions. */

@@ -7,7 +7,7 @@ import { locateFreeze } from '../../locate/locate.js';
 import { CrumbResolver } from '../../locate/resolve.js';
 import { RecordedSources } from '../../manifest/recorded-sources.js';
 import { serializeManifest } from '../../manifest/serialize.js';
-import { planZoom } from '../../zoom/targets.js';
+import { planZoom, recordReasons } from '../../zoom/targets.js';
 import type { CommandContext } from '../context.js';
 import { withRunLock } from '../run-lock.js';
 import { EXIT_NO, EXIT_OK } from '../exit-codes.js';
@@ -81,17 +81,23 @@ async function zoomFromReports(ctx: CommandContext, log: string, paths: string[]
   const names = stackFunctions(reports);
   const files = [...new Set(expandPaths(cwd, paths))].sort();
   const tag = flags.tag ?? freshTag(loadManifests(cwd, flags.manifest).map((s) => s.manifest.tag));
-  const { instrumentSources } = await import('../../instrument/instrument.js');
+  const [{ instrumentSources }, { analyzeParsed, parseFile }, { reportTargets }] = await Promise.all([
+    import('../../instrument/instrument.js'),
+    import('../../instrument/analyze.js'),
+    import('../../zoom/report-targets.js'),
+  ]);
+  const sources = readSourceFiles(cwd, files);
+  const analyses = await Promise.all(sources.map(async (file) => analyzeParsed(await parseFile(file))));
+  const targets = reportTargets(reports, analyses);
   const none = () => `none of the stacks' functions (${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''}) is defined in the given files: nothing instrumented`;
-  const template = await loadTemplate(cwd, 'printk');
-  const result = await instrumentSources(readSourceFiles(cwd, files), { level: 'every-line', functions: names, template, tag, root: cwd }).catch((error: unknown) => {
-    if (error instanceof KcrumbError && error.code === 'no-selection') return undefined;
-    throw error;
-  });
-  if (!result) {
+  if (targets.length === 0) {
     output.err(`kcrumb: ${none()}`);
     return EXIT_NO;
   }
+  const template = await loadTemplate(cwd, 'printk');
+  const result = await instrumentSources(sources, { level: 'every-line', functions: targets.map((t) => t.name), template, tag, root: cwd });
+  recordReasons(result, targets, 'zoom from the kernel\'s reports');
+  const roleOf = new Map(targets.map((t) => [t.name, t]));
   const manifestPath = resolve(cwd, defaultManifestPath(cwd, tag));
   const got = result.selected.filter((s) => s.crumbs > 0);
   if (!flags.dryRun && got.length > 0) {
@@ -108,7 +114,7 @@ async function zoomFromReports(ctx: CommandContext, log: string, paths: string[]
       tag,
       manifest: flags.dryRun || got.length === 0 ? null : displayPath(cwd, manifestPath),
       crumbs,
-      functions: got.map(({ name, path, line, crumbs: n }) => ({ name, path: displayPath(cwd, resolve(cwd, path)), line, crumbs: n })),
+      functions: got.map(({ name, path, line, crumbs: n }) => ({ name, path: displayPath(cwd, resolve(cwd, path)), line, crumbs: n, role: roleOf.get(name)?.role, reason: roleOf.get(name)?.reason })),
       dryRun: Boolean(flags.dryRun),
     }, null, 2));
     return got.length > 0 ? EXIT_OK : EXIT_NO;
@@ -118,9 +124,14 @@ async function zoomFromReports(ctx: CommandContext, log: string, paths: string[]
     output.err(`kcrumb: ${none()}`);
     return EXIT_NO;
   }
-  for (const s of got) output.out(`  ${displayPath(cwd, resolve(cwd, s.path))}:${s.line}  ${s.name}  ${s.crumbs} breadcrumb(s)`);
+  for (const s of got) {
+    const target = roleOf.get(s.name)!;
+    output.out(`  ${displayPath(cwd, resolve(cwd, s.path))}:${s.line}  ${paint(output, 'bold', s.name)}  ${s.crumbs} breadcrumb(s)  ${paint(output, 'dim', `${target.role}: ${target.reason}`)}`);
+  }
+  for (const skip of result.skipped) output.err(`kcrumb: ${paint(output, 'yellow', 'warning')}: ${skip.name}: skipped: ${skip.reason}`);
   const written = flags.dryRun ? ' (dry run: nothing written)' : `; manifest ${displayPath(cwd, manifestPath)}`;
-  output.out(`kcrumb: ${crumbs} breadcrumbs (tag ${tag}) in ${got.length} function(s) of the reports' stacks${written}`);
+  const callers = got.filter((s) => roleOf.get(s.name)!.role === 'caller').length;
+  output.out(`kcrumb: ${crumbs} breadcrumbs (tag ${tag}) in ${got.length - callers} function(s) of the reports' stacks and ${callers} caller(s) on the default path${written}`);
   output.out('kcrumb: next: rebuild and load it, reproduce, then: kcrumb locate-freeze LOG');
   return EXIT_OK;
 }
