@@ -21,6 +21,7 @@ dm-remap/captured/hang-sync-task-id.serial.log         logs/hang-sync-task-id.se
 dm-remap/captured/hang-sync-locked-task-id.serial.log  logs/hang-sync-locked-task-id.serial.log
 dm-remap/captured/ring-remove-one-remap.serial.log     ring/remove.serial.log
 dm-remap/captured/ring-map-hang.serial.log             ring/map-hang.serial.log
+dm-remap/captured/ring-hang-locked.serial.log     ring/hang-locked.serial.log
 dm-remap/captured/oops-null.serial.log                 crash/oops-null.serial.log
 dm-remap/captured/oops-page.serial.log                 crash/oops-page.serial.log
 dm-remap/captured/warn-map.serial.log                  crash/warn-map.serial.log

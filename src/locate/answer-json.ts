@@ -135,6 +135,9 @@ export function formatJson(answer: Answer, paths: ReportPaths): unknown {
     death: answer.death
       ? { kind: answer.death.report.kind, death: answer.death.report.death, title: answer.death.report.title, freeze: !notAFreeze(answer.death.report.death), report: answer.reports.indexOf(answer.death) }
       : null,
+    injected: answer.injected
+      ? { kind: answer.injected.report.kind, title: answer.injected.report.title, cpu: answer.injected.report.cpus[0] ?? null, panicked: answer.injected.report.panicked, report: answer.reports.indexOf(answer.injected) }
+      : null,
     warnings: answer.warnings,
     hint: answer.hint ?? null,
     quietLoop: answer.quietLoop ? { ...answer.quietLoop, note: quietLoopLine(answer.quietLoop) } : null,

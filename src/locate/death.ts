@@ -2,7 +2,8 @@
  * Which of the kernel's reports tells how the run ended. A crash (an oops, a BUG, a memory error, a panic)
  * comes first: the lockups and hung tasks after it are usually its consequences (it died holding a lock).
  * Then a lockup, a stall or a hang: the machine froze. A warning or a lockdep report alone did not end
- * anything: the machine went on, and says so.
+ * anything: the machine went on, and says so. An injected NMI is never the death: it ended a run that
+ * had already frozen (see injectedOf).
  */
 import type { Death } from '../reports/kinds.js';
 
@@ -18,6 +19,11 @@ export function deathOf<T extends { report: { death: Death } }>(checks: readonly
     if (first) return first;
   }
   return undefined;
+}
+
+/** The NMI sent from outside that ended the run, when one did (the last one: a later send is the one that worked). */
+export function injectedOf<T extends { report: { death: Death } }>(checks: readonly T[]): T | undefined {
+  return [...checks].reverse().find((c) => c.report.death === 'injected');
 }
 
 /** A death the word "freeze" does not describe: the machine crashed or went on. */
@@ -37,4 +43,5 @@ export const DEATH_VERBS: Record<Death, string> = {
   hang: 'hung',
   panic: 'panicked',
   backtrace: 'printed a backtrace',
+  injected: 'received an NMI from outside',
 };

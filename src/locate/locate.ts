@@ -9,7 +9,7 @@ import { cycleOf, type CycleReport } from './livelock.js';
 import { quietLoop, type QuietLoop } from './crumb-notes.js';
 import { topInstrumentedFrame, type Frame } from '../reports/frame.js';
 import type { KernelReport } from '../reports/parse.js';
-import { deathOf } from './death.js';
+import { deathOf, injectedOf } from './death.js';
 import type { CrumbResolver } from './resolve.js';
 import type { HeldLock } from './locks.js';
 import { findRoot, type LockWait, type Root } from './root.js';
@@ -103,6 +103,8 @@ export interface Answer {
   reports: ReportCheck[];
   /** The report that tells how the run ended (an oops before the lockups it caused), when there is one. */
   death?: ReportCheck;
+  /** The NMI sent from outside that ended the run (never the death: the run had frozen before it). */
+  injected?: ReportCheck;
   warnings: string[];
   /** For status none: what to check. */
   hint?: string;
@@ -159,7 +161,7 @@ export function locateFreeze(input: LocateInput): Answer {
   if (!boot?.last) {
     const reports = analysis.reports.filter(isReport).map((report): ReportCheck => ({ report, verdict: 'no-breadcrumb' }));
     const death = deathOf(reports);
-    return { status: 'none', waits: [], tasks: [], sleeps: [], held: new Map(), threads: [], next: [], otherCycles: new Map(), lockups: [], reports, death, warnings, hint: noneHint(input, reports.length > 0) };
+    return { status: 'none', waits: [], tasks: [], sleeps: [], held: new Map(), threads: [], next: [], otherCycles: new Map(), lockups: [], reports, death, injected: injectedOf(reports), warnings, hint: noneHint(input, reports.length > 0) };
   }
   const threads = boot.threads.list();
   const { last, choice } = chooseLast(boot, threads);
@@ -236,6 +238,7 @@ export function locateFreeze(input: LocateInput): Answer {
     lockups: checkLockups(boot, last, running, manifest),
     reports,
     death,
+    injected: injectedOf(reports),
     warnings,
     quietLoop: quietLoop(manifest, last.crumb, boot.printed[last.manifest][last.crumb.id - 1]),
     ringDump: last.fromDump ? [...boot.ringDumps].reverse().find((dump) => dump.offset <= last.offset) : undefined,

@@ -46,7 +46,7 @@ interface Report {
 }
 
 /** The sections of the text report, in order; each gives its lines (none when it has nothing to say). */
-const SECTIONS: ((report: Report) => string[])[] = [headLines, runLines, nextLines, sleepLines, waitLines, trailLines, kernelLines];
+const SECTIONS: ((report: Report) => string[])[] = [headLines, injectedLines, runLines, nextLines, sleepLines, waitLines, trailLines, kernelLines];
 
 /** The breadcrumb the answer is about: the crashed CPU's or task's last one, else the root's, else the last. */
 export function focusOf(answer: Answer): Sighting | undefined {
@@ -231,6 +231,22 @@ function trailLines({ answer, last, where }: Report): string[] {
 }
 
 /** The kernel's own lockup reports, checked against the answer. */
+/** An NMI from outside ended the run: said under the headline, which it does not change. */
+function injectedLines({ answer }: Report): string[] {
+  const check = answer.injected;
+  if (!check) return [];
+  const { report } = check;
+  const place = report.lineNumber !== undefined ? `log line ${report.lineNumber}` : `log byte ${report.offset}`;
+  const who = report.cpus.length > 0 ? ` on CPU ${report.cpus[0]}` : '';
+  const ended = report.panicked ? ` and the kernel panicked on it (${report.panic ?? 'NMI: Not continuing'}, unknown_nmi_panic)` : '';
+  const out = [`  ended from outside: an NMI was injected${who} (${report.title}, ${place})${ended}, to end the run and get its dump (QEMU's nmi, virsh inject-nmi, kcrumb hunt): no evidence against any statement`];
+  const at = report.guilty;
+  const crumb = check.crumb?.crumb;
+  const agrees = crumb && at ? (at.function === crumb.function ? `: agrees with its last breadcrumb #${crumb.id}` : `; its last breadcrumb #${crumb.id} is in ${crumb.function}()`) : '';
+  if (at) out.push(`  kernel: the NMI found CPU ${report.cpus[0] ?? '?'} in ${frameText(at)}${agrees}`);
+  return out;
+}
+
 function kernelLines({ answer, last }: Report): string[] {
   const out: string[] = [];
   if (answer.reports.length > 0) out.push('', ...reportLines(answer.reports, answer.death));
@@ -322,9 +338,10 @@ function reportLines(reports: readonly ReportCheck[], death?: ReportCheck): stri
       report.task ? `task ${report.task}${report.pid !== undefined ? `:${report.pid}` : ''}` : '',
       report.work ? `work ${report.work}${report.workqueue ? ` on ${report.workqueue}` : ''}` : '',
     ].filter(Boolean).join(', ');
-    const marks = [check === death ? 'how the run ended' : '', report.nested ? 'nested in the report before' : '', report.panicked ? 'panicked' : ''].filter(Boolean);
+    const marks = [check === death ? 'how the run ended' : '', report.death === 'injected' ? 'injected from outside' : '', report.nested ? 'nested in the report before' : '', report.panicked ? 'panicked' : ''].filter(Boolean);
     out.push(`  ${report.title} (${place}${who ? `; ${who}` : ''})${marks.length ? ` [${marks.join('; ')}]` : ''}`);
-    if (report.guilty) out.push(`    guilty frame ${guiltyText(report.guilty)}`);
+    if (report.guilty && report.death === 'injected') out.push(`    interrupted in ${guiltyText(report.guilty)}`);
+    else if (report.guilty) out.push(`    guilty frame ${guiltyText(report.guilty)}`);
     else if (report.source) out.push(`    at ${report.source.file}:${report.source.line}`);
     if (check.crumb) out.push(`    last breadcrumb of its ${check.crumb.thread.startsWith('T') ? 'task' : 'CPU'} before it: #${check.crumb.crumb.id} (${check.crumb.crumb.function})`);
   }

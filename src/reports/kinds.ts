@@ -9,8 +9,12 @@
  * kernel/panic.c panic(), lib/nmi_backtrace.c.
  */
 
-/** How the run ended, as the answer's headline says it. */
-export type Death = 'oops' | 'bug' | 'warning' | 'memory' | 'lockdep' | 'lockup' | 'stall' | 'hang' | 'panic' | 'backtrace';
+/**
+ * How the run ended, as the answer's headline says it. `injected`: from outside the code, an NMI a person
+ * or a tool sent (QEMU's `nmi`, `virsh inject-nmi`, a BMC, `kcrumb hunt`) to get a dump of a machine that
+ * froze silently: it ended the run, it is no evidence against the last statement.
+ */
+export type Death = 'oops' | 'bug' | 'warning' | 'memory' | 'lockdep' | 'lockup' | 'stall' | 'hang' | 'panic' | 'backtrace' | 'injected';
 
 export type KindId =
   | 'page-fault' | 'null-deref' | 'general-protection' | 'stack-segment' | 'divide-error' | 'invalid-opcode'
@@ -21,7 +25,7 @@ export type KindId =
   | 'non-static-key' | 'lockdep-limit' | 'lockdep-deadlock' | 'lockdep-inconsistent' | 'suspicious-rcu' | 'workqueue-leak'
   | 'bad-stack' | 'unhandled-fault'
   | 'workqueue-lockup' | 'soft-lockup' | 'hard-lockup' | 'rcu-stall' | 'hung-task' | 'task-cannot-die' | 'netdev-refcount' | 'ipv6-host-route'
-  | 'stack-end-corrupted' | 'panic' | 'nmi-backtrace';
+  | 'stack-end-corrupted' | 'panic' | 'unknown-nmi' | 'nmi-backtrace';
 
 export interface ReportKind {
   kind: KindId;
@@ -52,11 +56,16 @@ export interface ReportKind {
   pick?: 'stall' | 'hang';
   /** The machine cannot go on after it (it always panics). */
   fatal?: boolean;
+  /** A `Kernel panic - not syncing` line: after a report it is how that report ended, alone it is one. */
+  panics?: boolean;
   /** A line that continues a report just begun (`Oops:` after `BUG: unable to handle ...`), else its own. */
   continues?: boolean;
 }
 
 const fixed = (title: string) => () => title;
+
+/** The NMI's own handling on top of an injected NMI's stack: the frame it interrupted is under it. */
+const NMI_PLUMBING = /nmi|panic|dump_stack/;
 
 /** Ordered: the first header that matches a line wins. */
 export const REPORT_KINDS: readonly ReportKind[] = [
@@ -140,14 +149,19 @@ export const REPORT_KINDS: readonly ReportKind[] = [
   { kind: 'invalid-opcode', death: 'oops', header: /^invalid opcode: [0-9a-f]{4}/, title: fixed('invalid opcode in %f'), guilty: 'frames', continues: true },
   // kernel/sched/core.c schedule_debug(): the task overran its stack; the looping code is the culprit
   { kind: 'stack-end-corrupted', death: 'panic', header: /^Kernel panic - not syncing: corrupted stack end detected inside scheduler/, title: fixed('kernel panic: corrupted stack end in %f'), guilty: 'frames', pick: 'stall', skip: /schedule|retint_kernel/, fatal: true },
+  // arch/x86/kernel/nmi.c unknown_nmi_error(): an NMI no handler claims is what a hypervisor's or a BMC's
+  // injected NMI gives; `Dazed and confused, but trying to continue` follows, or with unknown_nmi_panic
+  // `Kernel panic - not syncing: NMI: Not continuing` (that panic alone, its first line lost, is the same)
+  { kind: 'unknown-nmi', death: 'injected', header: /^Uhhuh\. NMI received for unknown reason ([0-9a-f]+) on CPU (\d+)/, title: fixed('NMI received for unknown reason'), guilty: 'none', skip: NMI_PLUMBING },
+  { kind: 'unknown-nmi', death: 'injected', header: /^Kernel panic - not syncing: ?(NMI: Not continuing)/, title: (m) => panicTitle(m[1]), guilty: 'none', skip: NMI_PLUMBING, fatal: true, panics: true },
   // kernel/panic.c panic(): after a report it is how that report ended; alone it is the report
-  { kind: 'panic', death: 'panic', header: /^Kernel panic - not syncing: ?(.*)$/, title: (m) => panicTitle(m[1]), guilty: 'none', fatal: true },
+  { kind: 'panic', death: 'panic', header: /^Kernel panic - not syncing: ?(.*)$/, title: (m) => panicTitle(m[1]), guilty: 'none', fatal: true, panics: true },
   // lib/nmi_backtrace.c: not a report, the stack of a CPU some report asked for
   { kind: 'nmi-backtrace', death: 'backtrace', header: /^NMI backtrace for cpu (\d+)/, title: fixed(''), guilty: 'frames' },
 ];
 
 /** What every header above contains: one scan of a line instead of thirty. */
-export const ANY_HEADER = /BUG|unreferenced object|suspicious rcu_|WARNING|INFO: |Unable to handle|Unhandled fault|fault|error: |PANIC|overflow|Insufficient stack|corruption|KASAN|UBSAN|Oops|LOCKUP|lockup|rcu_|panic|NMI backtrace|invalid opcode|unregister_netdevice/;
+export const ANY_HEADER = /BUG|Uhhuh|unreferenced object|suspicious rcu_|WARNING|INFO: |Unable to handle|Unhandled fault|fault|error: |PANIC|overflow|Insufficient stack|corruption|KASAN|UBSAN|Oops|LOCKUP|lockup|rcu_|panic|NMI backtrace|invalid opcode|unregister_netdevice/;
 
 interface WarningKind {
   /** The file the WARNING is in, and the function it names when that matters. */

@@ -158,7 +158,7 @@ export class ReportParser {
       current!.idle = 0;
       return true;
     }
-    if (spec.kind === 'panic' && this.endsInPanic(m[1])) return true;
+    if (spec.panics && this.endsInPanic(m[1])) return true;
 
     const report: KernelReport = {
       kind: spec.kind,
@@ -168,7 +168,7 @@ export class ReportParser {
       offset,
       cpus: [],
       frames: [],
-      panicked: spec.kind === 'panic',
+      panicked: spec.panics === true,
       nested: current !== undefined && !current.done && spec.kind !== 'nmi-backtrace',
       backtraces: [],
     };
@@ -176,7 +176,7 @@ export class ReportParser {
     if (line.time !== undefined) report.time = line.time;
     if (line.caller) report.caller = line.caller;
     fieldsOfHeader(report, spec, m, text);
-    if (spec.kind === 'panic') report.panic = m[1].trim();
+    if (spec.panics) report.panic = m[1].trim();
     const headerFrame = headerFunction(text);
     if (spec.kind === 'nmi-backtrace') this.attachBacktrace(report);
     if (current && spec.kind !== 'nmi-backtrace') this.close(current);
@@ -344,6 +344,9 @@ function fieldsOfHeader(report: KernelReport, spec: ReportKind, m: RegExpExecArr
     case 'hard-lockup':
     case 'nmi-backtrace':
       report.cpus.push(Number(m[1]));
+      break;
+    case 'unknown-nmi':
+      if (m[2] !== undefined) report.cpus.push(Number(m[2]));
       break;
     case 'hung-task':
       report.task = m[1];

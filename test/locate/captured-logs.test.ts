@@ -68,6 +68,8 @@ describe('captured QEMU logs of the bundled examples, in every format', async ()
     // --sink ring: the same freezes, the breadcrumbs only in the dump the panic printed after the reports
     { log: 'ring-remove-one-remap.serial.log', last: marker('hangs here'), fn: 'remap_entry_flush', root: marker('hangs here'), reason: 'self-deadlock' },
     { log: 'ring-map-hang.serial.log', last: marker('map hangs here'), fn: 'remap_map', root: marker('map hangs here'), reason: 'stopped-first' },
+    // both CPUs froze silently; the NMI sent after 8 s of silence (unknown_nmi_panic) printed the dump
+    { log: 'ring-hang-locked.serial.log', last: lineOf('dm-remap-target.c', 'remap_map', 'spin_lock_irqsave(&rc->lock, flags);'), fn: 'remap_map', root: marker('holds the lock here'), reason: 'holds-lock-waited-by' },
     // sleeping hangs: the work item's wait is the root; the last breadcrumb is the destructor's, or with
     // --task-id the first task the hung-task detector named (the work item)
     { log: 'hang-sync.serial.log', last: marker('teardown waits for the work here'), fn: 'remap_dtr', root: marker('sync work waits here'), reason: 'waits-unsignalled' },
