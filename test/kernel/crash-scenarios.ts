@@ -2,9 +2,12 @@
  * The crash scenarios of examples/dm-remap, one row each: how the guest triggers it (test/kernel/guest/init),
  * the serial log kept in examples/dm-remap/captured/, and what locate-freeze must answer. The machine goes
  * on after every one of them: no panic, init powers off. test/kernel/crash.test.ts boots them with printk
- * breadcrumbs; test/locate/captured-logs.test.ts reads their captured logs in every format.
+ * breadcrumbs, test/kernel/ring.test.ts with --sink ring (from the dump the die notifier prints);
+ * test/locate/captured-logs.test.ts reads their captured logs in every format.
  */
-import type { ScenarioName } from './qemu.js';
+import assert from 'node:assert/strict';
+import { findMarkers } from './example.js';
+import { EXAMPLE_DIR, type ScenarioName, type ScenarioResult } from './qemu.js';
 
 export interface CrashScenario {
   scenario: ScenarioName;
@@ -67,3 +70,48 @@ export const CRASH_SCENARIOS: readonly CrashScenario[] = [
     after: /KCRUMB-REMOVE-DIED/,
   },
 ];
+
+interface Place {
+  file: string;
+  line: number;
+  function: string;
+  cpu?: number;
+}
+interface Frame {
+  function: string;
+  module: string | null;
+  file: string | null;
+  line: number | null;
+}
+/** What locate-freeze --json says of a crash. */
+export interface CrashAnswer {
+  status: string;
+  reports: { kind: string; death: string; title: string; cpu: number | null; guilty: Frame | null; lastCrumb: (Place & { fromDump?: boolean }) | null; panicked: boolean }[];
+  death: { kind: string; death: string; title: string; freeze: boolean; report: number } | null;
+}
+
+/**
+ * The row's boot went on after the report, and locate-freeze (`answer`: --json, `text`: its plain
+ * output) gives the report's kind and title and ties it to the marked line, run last on the report's CPU.
+ */
+export function assertCrashLocated(row: CrashScenario, run: ScenarioResult, log: string, answer: CrashAnswer, text: string): void {
+  const [marker] = findMarkers(EXAMPLE_DIR, row.marker);
+  assert.equal(run.exitedBy, 'poweroff', 'no panic: init went on and powered off');
+  assert.match(log, row.after, 'the machine went on after the report');
+  assert.equal(answer.status, 'found');
+  const [report] = answer.reports;
+  assert.ok(report, 'a report');
+  assert.equal(report.kind, row.kind);
+  assert.equal(report.death, row.death);
+  assert.equal(report.title, row.title);
+  assert.equal(report.panicked, false);
+  assert.deepEqual(answer.death && { kind: answer.death.kind, report: answer.death.report, freeze: answer.death.freeze }, { kind: row.kind, report: 0, freeze: false });
+  assert.ok(report.lastCrumb, 'the report is tied to a breadcrumb');
+  assert.equal(`${report.lastCrumb.file}:${report.lastCrumb.line}`, `${marker.file}:${marker.line}`, 'the last breadcrumb of the report\'s CPU is the marked line');
+  assert.equal(report.lastCrumb.function, row.function);
+  assert.equal(report.lastCrumb.cpu, report.cpu, 'the breadcrumb is the report\'s CPU\'s');
+  const headline = text.split('\n')[0];
+  assert.ok(headline.startsWith(`${marker.file}:${marker.line}:`), `the headline names the marked line: ${headline}`);
+  assert.ok(headline.includes(row.title), `the headline names the report: ${headline}`);
+  assert.doesNotMatch(headline, /freeze/, 'a machine that crashed or warned did not freeze');
+}

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { runCli } from '../support/run-cli.js';
-import { CRASH_SCENARIOS, type CrashScenario } from './crash-scenarios.js';
+import { assertCrashLocated, CRASH_SCENARIOS, type CrashAnswer, type CrashScenario } from './crash-scenarios.js';
 import { findMarkers, instrumentCopy, prepareModule, type PreparedModule } from './example.js';
 import { EXAMPLE_DIR, needQemu, runScenario, type ScenarioResult } from './qemu.js';
 
@@ -38,26 +38,6 @@ function instrumentedModule(t: TestContext): Promise<PreparedModule> {
   );
   return instrumented;
 }
-
-interface Place {
-  file: string;
-  line: number;
-  function: string;
-  cpu?: number;
-}
-interface Frame {
-  function: string;
-  module: string | null;
-  file: string | null;
-  line: number | null;
-}
-interface LocateJson {
-  status: string;
-  reports: { kind: string; death: string; title: string; cpu: number | null; guilty: Frame | null; lastCrumb: Place | null; panicked: boolean }[];
-  death: { kind: string; death: string; title: string; freeze: boolean; report: number } | null;
-}
-
-const at = (p: { file: string | null; line: number | null }) => `${p.file}:${p.line}`;
 
 const boots = new Map<string, Promise<{ run: ScenarioResult; module: PreparedModule }>>();
 /** Boots the row's scenario once (the --ko check reads the same log again). */
@@ -82,7 +62,7 @@ async function bootAndLocate(t: TestContext, row: CrashScenario, locateArgs: str
   t.diagnostic(text.stdout.split('\n').slice(0, 10).join('\n'));
   const json = await runCli(['locate-freeze', '--json', ...locateArgs, run.serialLogPath], module.dir);
   assert.equal(json.code, 0, json.stderr);
-  return { run, log, module, answer: JSON.parse(json.stdout) as LocateJson, text: text.stdout };
+  return { run, log, module, answer: JSON.parse(json.stdout) as CrashAnswer, text: text.stdout };
 }
 
 describe('crashes of examples/dm-remap under QEMU', { timeout: 15 * 60_000 }, () => {
@@ -93,26 +73,8 @@ describe('crashes of examples/dm-remap under QEMU', { timeout: 15 * 60_000 }, ()
   for (const row of CRASH_SCENARIOS) {
     it(`${row.scenario}: ${row.title}, tied to the marked line, the machine went on`, async (t) => {
       if (!needQemu(t)) return;
-      const [marker] = findMarkers(EXAMPLE_DIR, row.marker);
       const { run, log, answer, text } = await bootAndLocate(t, row);
-      assert.equal(run.exitedBy, 'poweroff', 'no panic: init went on and powered off');
-      assert.match(log, row.after, 'the machine went on after the report');
-      assert.equal(answer.status, 'found');
-      const [report] = answer.reports;
-      assert.ok(report, 'a report');
-      assert.equal(report.kind, row.kind);
-      assert.equal(report.death, row.death);
-      assert.equal(report.title, row.title);
-      assert.equal(report.panicked, false);
-      assert.deepEqual(answer.death && { kind: answer.death.kind, report: answer.death.report, freeze: answer.death.freeze }, { kind: row.kind, report: 0, freeze: false });
-      assert.ok(report.lastCrumb, 'the report is tied to a breadcrumb');
-      assert.equal(at(report.lastCrumb), `${marker.file}:${marker.line}`, 'the last breadcrumb of the report\'s CPU is the marked line');
-      assert.equal(report.lastCrumb.function, row.function);
-      assert.equal(report.lastCrumb.cpu, report.cpu, 'the breadcrumb is the report\'s CPU\'s');
-      const headline = text.split('\n')[0];
-      assert.ok(headline.startsWith(`${marker.file}:${marker.line}:`), `the headline names the marked line: ${headline}`);
-      assert.ok(headline.includes(row.title), `the headline names the report: ${headline}`);
-      assert.doesNotMatch(headline, /freeze/, 'a machine that crashed or warned did not freeze');
+      assertCrashLocated(row, run, log, answer, text);
     });
   }
 

@@ -15,6 +15,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { buildRing, type RingBuild } from '../../src/cli/ring-build.js';
 import { kernelEnv } from '../support/kernel-env.js';
 import { runCli } from '../support/run-cli.js';
+import { assertCrashLocated, CRASH_SCENARIOS, type CrashAnswer } from './crash-scenarios.js';
 import { assertFrozenAt, findMarkers, instrumentCopy, prepareModule, type PreparedModule } from './example.js';
 import { EXAMPLE_DIR, needQemu, runScenario, SLEEP_TO_PANIC, type ScenarioOptions } from './qemu.js';
 
@@ -54,12 +55,12 @@ interface RingAnswer {
   waiting: (Placed & { cpu?: number; lock?: string; waitKind?: string; object?: string; heldBy: (Placed & { cpu?: number })[] })[];
 }
 
-async function locateJson(file: string, dir: string): Promise<{ code: number; answer: RingAnswer }> {
+async function locateJson<Answer = RingAnswer>(file: string, dir: string): Promise<{ code: number; answer: Answer }> {
   const json = await runCli(['locate-freeze', '--json', file], dir);
-  return { code: json.code, answer: JSON.parse(json.stdout) as RingAnswer };
+  return { code: json.code, answer: JSON.parse(json.stdout) as Answer };
 }
 
-async function bootAndLocate(t: TestContext, options: Omit<ScenarioOptions, 'moduleDir' | 'logDir'>) {
+async function bootAndLocate<Answer = RingAnswer>(t: TestContext, options: Omit<ScenarioOptions, 'moduleDir' | 'logDir'>) {
   const module = await instrumentedModule(t);
   const { ko } = await ringModule();
   const run = await runScenario({ moduleDir: module.dir, logDir: join(WORK, 'ring'), timeoutS: 120, firstModules: [ko], ...options });
@@ -67,7 +68,7 @@ async function bootAndLocate(t: TestContext, options: Omit<ScenarioOptions, 'mod
   const log = readFileSync(run.serialLogPath, 'latin1');
   const text = await runCli(['locate-freeze', run.serialLogPath], module.dir);
   t.diagnostic(text.stdout.split('\n').slice(0, 8).join('\n'));
-  const { answer } = await locateJson(run.serialLogPath, module.dir);
+  const { answer } = await locateJson<Answer>(run.serialLogPath, module.dir);
   return { run, log, answer, text: text.stdout, module };
 }
 
@@ -198,6 +199,20 @@ describe('--sink ring: examples/dm-remap under QEMU, located from the ring dump'
       const waiting = answer.waiting.find((w) => at(w) === at(waiter));
       assert.ok(waiting, `the destructor is listed waiting (${answer.waiting.map(at).join(', ')})`);
       assert.equal(waiting.waitKind, waitKind);
+    });
+  }
+
+  // An oops or BUG goes through die(): the die notifier prints the dump after the report (the kernel goes
+  // on), and the report is tied to the entry its CPU recorded last before the report's time.
+  for (const row of CRASH_SCENARIOS.filter((r) => r.death !== 'warning')) {
+    it(`${row.scenario}: the dump on oops gives the printk run's answer (${row.title}, the marked line), the machine went on`, async (t) => {
+      if (!needQemu(t)) return;
+      const { run, log, answer, text } = await bootAndLocate<CrashAnswer>(t, { scenario: row.scenario, fixed: row.fixed, name: `ring-${row.scenario}` });
+      assert.doesNotMatch(log, LIVE_CRUMB, 'no breadcrumb printed while the machine ran');
+      assert.match(log, /kcrumb-ring: dump on oops: 2 CPUs/);
+      assertCrashLocated(row, run, log, answer, text);
+      assert.equal(answer.reports[0].lastCrumb?.fromDump, true, 'the breadcrumb came from the dump');
+      assert.match(text, /from a kcrumb ring dump printed on oops/);
     });
   }
 });
