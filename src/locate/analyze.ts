@@ -288,7 +288,10 @@ export class LogAnalyzer {
         offset,
         text: (text ??= shorten(cleanLine(raw))),
       };
-      if (entry) sighting.fromDump = true;
+      if (entry) {
+        sighting.fromDump = true;
+        this.keepLastBeforeReports(boot, sighting);
+      }
       boot.threads.add(sighting);
       boot.locks.observe(sighting);
       boot.printed[found.manifest][found.crumb.id - 1]++;
@@ -298,6 +301,19 @@ export class LogAnalyzer {
       if (!boot.last || compareSightings(boot.last, sighting) <= 0) boot.last = sighting;
       boot.crumbs++;
     });
+  }
+
+  /**
+   * Ring entries read after a report (the dump on oops, the debugfs file copied after a warning) run on
+   * past the report's time, and the kept trail may lose the entry just before it: the entry `next`
+   * follows is its thread's last before every report timed between the two.
+   */
+  private keepLastBeforeReports(boot: Boot, next: Sighting): void {
+    const previous = boot.threads.last(next.thread);
+    if (!previous?.fromDump || previous.time === undefined || next.time === undefined) return;
+    for (const report of boot.reports.reports) {
+      if (report.time !== undefined && previous.time < report.time && report.time <= next.time) boot.lastAtReport.get(report)?.set(next.thread, previous);
+    }
   }
 
   private newBoot(index: number, firstLine: string, offset: number, marker: boolean, lineNumber?: number): Boot {

@@ -261,8 +261,10 @@ function ranOn(s: Sighting): string {
 
 function ringDumpLine(dump: RingDump): string {
   const place = dump.lineNumber !== undefined ? `log line ${dump.lineNumber}` : `log byte ${dump.offset}`;
+  // entries without a dump's header line: the debugfs file, read while the machine ran
   const when = dump.reason === 'unknown' ? '' : ` printed on ${dump.reason}`;
-  return `from a kcrumb ring dump${when} at ${place} (${dump.entries} entries): the trails are what the rings held when the kernel died, timed when each breadcrumb ran`;
+  const held = dump.reason === 'unknown' || dump.reason === 'sysrq' ? 'when they were read' : 'when the kernel died';
+  return `from a kcrumb ring dump${when} at ${place} (${dump.entries} entries): the trails are what the rings held ${held}, timed when each breadcrumb ran`;
 }
 
 /** `CPU 1 faulted (BUG: unable to handle kernel paging request in write_metadata_copy)` */

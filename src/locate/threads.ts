@@ -69,6 +69,12 @@ export class ThreadTrails {
     if (thread.crumbs.length > this.keep) thread.crumbs.shift();
   }
 
+  /** The thread's last breadcrumb, if it printed one. */
+  last(key: string): Sighting | undefined {
+    const thread = this.threads.get(key);
+    return thread && lastOf(thread);
+  }
+
   get size(): number {
     return this.threads.size;
   }

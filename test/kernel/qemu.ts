@@ -146,7 +146,8 @@ export function buildInitramfs(ko: string, out: string, env: QemuEnv, first: str
  * SLEEP_TO_PANIC); ring-checks: with kcrumb_ring.ko loaded first, reads its debugfs file onto the console,
  * presses its SysRq key and tries to unload it (test/kernel/ring.test.ts); oops-null, oops-page: a work
  * item oopses (NULL dereference, memset past its page) and the machine goes on; warn-map: remap_map warns
- * once and I/O goes on; bug-dtr: BUG_ON in remap_dtr on dmsetup remove (load with fixed=1). None of these
+ * once and I/O goes on (with kcrumb_ring.ko loaded, init then copies its debugfs file to the console);
+ * bug-dtr: BUG_ON in remap_dtr on dmsetup remove (load with fixed=1). None of these
  * four panics: init powers off. examples/blk-stall (test/kernel/guest/blk-stall.sh): io writes blocks
  * through the disk, reads them back, compares, flushes it and powers off; flush-stall does the same with
  * drain_on_flush=1, and the flush freezes its CPU in queue_rq.

@@ -85,6 +85,14 @@ function dumpEntries(log: string, why: string): string[] {
   return entries;
 }
 
+/** The debugfs file's lines as the guest copied them to the console (guest/init's copy_ring). */
+function debugfsCopy(log: string): string[] {
+  const begin = log.indexOf('KCRUMB-DEBUGFS-BEGIN');
+  const end = log.indexOf('KCRUMB-DEBUGFS-END');
+  assert.ok(begin >= 0 && end > begin, 'the debugfs file was read');
+  return log.slice(begin, end).split('\n').slice(1).map((l) => l.trimEnd()).filter((l) => l !== '');
+}
+
 const cpuOf = (entry: string) => Number(/@(\d+)/.exec(entry)![1]);
 const at = (p: { file: string; line: number }) => `${p.file}:${p.line}`;
 
@@ -130,11 +138,7 @@ describe('--sink ring: examples/dm-remap under QEMU, located from the ring dump'
     assert.equal(run.exitedBy, 'poweroff', 'nothing died: every dump here was asked for');
     assert.doesNotMatch(log, LIVE_CRUMB, 'no breadcrumb printed while the machine ran');
 
-    // debugfs: the whole ring, copied out through the console by cat
-    const begin = log.indexOf('KCRUMB-DEBUGFS-BEGIN');
-    const end = log.indexOf('KCRUMB-DEBUGFS-END');
-    assert.ok(begin >= 0 && end > begin, 'the debugfs file was read');
-    const lines = log.slice(begin, end).split('\n').slice(1).map((l) => l.trimEnd()).filter((l) => l !== '');
+    const lines = debugfsCopy(log);
     assert.ok(lines.length > 64, `${lines.length} entries in the debugfs file`);
     for (const line of lines) assert.match(line, /^kdem#\d+@\d+ t=\d+\.\d{9}$/, 'the debugfs text is breadcrumb lines with their clock');
     const times = lines.map((l) => Number(l.split('t=')[1]));
@@ -215,4 +219,24 @@ describe('--sink ring: examples/dm-remap under QEMU, located from the ring dump'
       assert.match(text, /from a kcrumb ring dump printed on oops/);
     });
   }
+
+  // A WARNING is printed and the code goes on: no die(), no panic, so nothing prints the ring by itself.
+  // Read on demand after it (the guest copies the debugfs file to the console), the ring's entries carry
+  // their clock, and the warning is tied to the one its CPU recorded last before the warning's time.
+  it('warn-map: no dump (a warning does not die); the debugfs file read after it gives the printk run\'s answer, the log without it no breadcrumb', async (t) => {
+    if (!needQemu(t)) return;
+    const row = CRASH_SCENARIOS.find((r) => r.death === 'warning')!;
+    const { run, log, answer, text, module } = await bootAndLocate<CrashAnswer>(t, { scenario: row.scenario, name: `ring-${row.scenario}` });
+    assert.doesNotMatch(log, LIVE_CRUMB, 'no breadcrumb printed while the machine ran');
+    assert.doesNotMatch(log, /kcrumb-ring: dump on/, 'nothing printed the ring');
+    t.diagnostic(`debugfs: ${debugfsCopy(log).length} entries read after the warning`);
+    assertCrashLocated(row, run, log, answer, text);
+    assert.equal(answer.reports[0].lastCrumb?.fromDump, true, 'the breadcrumb came from the debugfs copy');
+
+    const beforeRead = join(WORK, 'ring', `ring-${row.scenario}.before-read.log`);
+    writeFileSync(beforeRead, log.slice(0, log.indexOf('KCRUMB-DEBUGFS-BEGIN')));
+    const unread = await locateJson<CrashAnswer>(beforeRead, module.dir);
+    assert.equal(unread.answer.reports[0]?.title, row.title, 'the warning is still reported');
+    assert.equal(unread.answer.reports[0].lastCrumb, null, 'without the read, the ring gave nothing');
+  });
 });

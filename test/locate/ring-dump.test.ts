@@ -60,4 +60,20 @@ describe('ring dump read with live breadcrumbs', async () => {
     assert.equal(answer.last!.crumb.id, 2);
     assert.equal(answer.ringDump?.reason, 'unknown');
   });
+
+  it('a warning, then the debugfs file read long after it: the warning gets its CPU\'s last entry before its time, however many came after', () => {
+    const at = (i: number) => `t=5.${String(i).padStart(9, '0')}`;
+    const warning = [
+      '[    5.000000500] ------------[ cut here ]------------',
+      '[    5.000000500] WARNING: CPU: 0 PID: 110 at f.c:3 f+0x1/0x2 [fix]',
+      '[    5.000000501] CPU: 0 PID: 110 Comm: dd Not tainted 6.1.0 #1',
+      '[    5.000000502] ---[ end trace 0000000000000000 ]---',
+    ];
+    // #2 ran just before the warning; then 500 entries of #1 and #3 after it, more than any kept trail
+    const read = ['kfix#2@0 t=5.000000400', ...Array.from({ length: 500 }, (_, i) => `kfix#${i % 2 ? 3 : 1}@0 ${at(1000 + i)}`)];
+    const answer = locateText([...warning, ...read].join('\n'), [manifest]);
+    assert.equal(answer.reports[0].report.title, 'WARNING in f');
+    assert.equal(answer.reports[0].crumb?.crumb.id, 2);
+    assert.equal(answer.last!.crumb.id, 3, 'the last entry read is still the trail\'s last');
+  });
 });
