@@ -9,7 +9,7 @@ import { cycleOf, type CycleReport } from './livelock.js';
 import { quietLoop, type QuietLoop } from './crumb-notes.js';
 import { topInstrumentedFrame, type Frame } from '../reports/frame.js';
 import type { KernelReport } from '../reports/parse.js';
-import { deathOf, injectedOf } from './death.js';
+import { deathOf, injectedOf, notAFreeze } from './death.js';
 import type { CrumbResolver } from './resolve.js';
 import type { HeldLock } from './locks.js';
 import { findRoot, type LockWait, type Root } from './root.js';
@@ -218,11 +218,14 @@ export function locateFreeze(input: LocateInput): Answer {
   const reports = boot.reports.reports.filter(isReport).map((report) => checkReport(report, threads, running, resolver.manifests, boot.lastAtReport.get(report)));
   const death = deathOf(reports);
   const summary = summarizeBoot(boot, input);
-  // a machine that powered off as asked froze nowhere: no root, whatever the trails look like
+  // a machine that powered off as asked, or crashed or warned and went on, froze nowhere: no root and no
+  // livelock, whatever the trails look like (a CPU that kept doing I/O goes round the same loop)
+  const crashed = death !== undefined && notAFreeze(death.report.death);
   const shutDown = summary.shutdown !== undefined && !death && !cycle?.livelock;
+  if (crashed && cycle) cycle.livelock = false;
   return {
     status: 'found',
-    root: shutDown ? undefined : root,
+    root: shutDown || crashed ? undefined : root,
     waits,
     tasks: sleeping.tasks,
     sleeps: asleep ? sleeping.waits : [],
