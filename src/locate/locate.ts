@@ -71,7 +71,7 @@ export interface BootSummary {
   /** Messages the log says it lost in this boot. */
   dropped: number;
   /** The machine powered off, halted or restarted as asked (`reboot: Power down`), after the last breadcrumb. */
-  shutdown?: { text: string; lineNumber?: number };
+  shutdown?: { text: string; offset: number; lineNumber?: number };
 }
 
 export interface Answer {
@@ -344,7 +344,7 @@ function summarizeBoot(boot: Boot, input: LocateInput): BootSummary {
     dropped: boot.dropped,
   };
   if (boot.shutdown && (!boot.last || boot.shutdown.offset > boot.last.offset)) {
-    summary.shutdown = { text: boot.shutdown.text, lineNumber: boot.shutdown.lineNumber };
+    summary.shutdown = boot.shutdown;
   }
   if (fromStart) summary.number = boot.index + 1;
   if (fromStart && toEnd) summary.count = analysis.bootCount;

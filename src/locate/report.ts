@@ -5,7 +5,7 @@
  */
 import { INSERTED_SPAN } from '../breadcrumb.js';
 import type { ManifestCrumb } from '../manifest/schema.js';
-import type { CycleReport, PlacedPoint } from './livelock.js';
+import type { CycleReport } from './livelock.js';
 import type { Answer, LockupCheck, ReportCheck } from './locate.js';
 import { DEATH_VERBS, notAFreeze } from './death.js';
 import { frameText, type Frame } from '../reports/frame.js';
@@ -54,7 +54,7 @@ export function focusOf(answer: Answer): Sighting | undefined {
 }
 
 /** The kernel's power-off line of a run that froze nowhere (locate gives such a run no root). */
-function shutdownOf(answer: Answer): { text: string; lineNumber?: number } | undefined {
+function shutdownOf(answer: Answer): { text: string; offset: number; lineNumber?: number } | undefined {
   return answer.root ? undefined : answer.boot?.shutdown;
 }
 
@@ -97,7 +97,7 @@ function headLines({ answer, options, last, where }: Report): string[] {
     const tail = root && root.reason !== 'unknown' ? `; root (${root.reason}): ${headline(root, answer.waits)}` : '';
     const reported = answer.death ? ` (the kernel reported ${answer.death.report.title})` : '';
     const shutdown = shutdownOf(answer);
-    if (shutdown) out.push(`${lastNote}: nothing froze: the machine shut down as asked after it (${shutdown.lineNumber !== undefined ? `log line ${shutdown.lineNumber}` : 'log'}: ${shutdown.text})`);
+    if (shutdown) out.push(`${lastNote}: nothing froze: the machine shut down as asked after it (${logPlace(shutdown)}: ${shutdown.text})`);
     else out.push(`${lastNote}: the ${root ? hangOrFreeze(root) : 'freeze'} is at or after this statement${reported}${tail}`);
   }
   if (options.source) out.push(...sourceLines(options.source, shown.crumb.line));
@@ -136,7 +136,7 @@ function runLines({ answer }: Report): string[] {
   const boot = answer.boot;
   if (boot && (boot.seen > 1 || boot.number === undefined)) {
     const which = boot.number === undefined ? 'the boot' : `boot ${boot.number}${boot.count ? ` of ${boot.count}` : ''}`;
-    const place = boot.firstLineNumber !== undefined ? `log line ${boot.firstLineNumber}` : `log byte ${boot.firstOffset}`;
+    const place = logPlace({ lineNumber: boot.firstLineNumber, offset: boot.firstOffset });
     out.push(`  ${which} that starts at ${place}: ${boot.firstLine}`);
   }
   const cycle = answer.cycle;
@@ -230,13 +230,12 @@ function trailLines({ answer, last, where }: Report): string[] {
   return out;
 }
 
-/** The kernel's own lockup reports, checked against the answer. */
 /** An NMI from outside ended the run: said under the headline, which it does not change. */
 function injectedLines({ answer }: Report): string[] {
   const check = answer.injected;
   if (!check) return [];
   const { report } = check;
-  const place = report.lineNumber !== undefined ? `log line ${report.lineNumber}` : `log byte ${report.offset}`;
+  const place = logPlace(report);
   const who = report.cpus.length > 0 ? ` on CPU ${report.cpus[0]}` : '';
   const ended = report.panicked ? ` and the kernel panicked on it (${report.panic ?? 'NMI: Not continuing'}, unknown_nmi_panic)` : '';
   const out = [`  ended from outside: an NMI was injected${who} (${report.title}, ${place})${ended}, to end the run and get its dump (QEMU's nmi, virsh inject-nmi, kcrumb hunt): no evidence against any statement`];
@@ -247,6 +246,7 @@ function injectedLines({ answer }: Report): string[] {
   return out;
 }
 
+/** The kernel's own lockup reports, checked against the answer. */
 function kernelLines({ answer, last }: Report): string[] {
   const out: string[] = [];
   if (answer.reports.length > 0) out.push('', ...reportLines(answer.reports, answer.death));
@@ -260,7 +260,7 @@ function ranOn(s: Sighting): string {
 }
 
 function ringDumpLine(dump: RingDump): string {
-  const place = dump.lineNumber !== undefined ? `log line ${dump.lineNumber}` : `log byte ${dump.offset}`;
+  const place = logPlace(dump);
   // entries without a dump's header line: the debugfs file, read while the machine ran
   const when = dump.reason === 'unknown' ? '' : ` printed on ${dump.reason}`;
   const held = dump.reason === 'unknown' || dump.reason === 'sysrq' ? 'when they were read' : 'when the kernel died';
@@ -334,7 +334,7 @@ function reportLines(reports: readonly ReportCheck[], death?: ReportCheck): stri
   const out = ['What the kernel reported:'];
   for (const check of reports) {
     const { report } = check;
-    const place = report.lineNumber !== undefined ? `log line ${report.lineNumber}` : `log byte ${report.offset}`;
+    const place = logPlace(report);
     const who = [
       report.cpus.length ? `CPU ${report.cpus.join(',')}` : '',
       report.task ? `task ${report.task}${report.pid !== undefined ? `:${report.pid}` : ''}` : '',
@@ -403,7 +403,7 @@ function livelockLines(cycle: CycleReport, where: (m: number, c: ManifestCrumb) 
     '  one turn of the cycle, in the order it ran:',
   ];
   for (const p of cycle.cycle) out.push(`${where(p.manifest, p.crumb)}: note: #${p.crumb.id} (${p.crumb.function}, ${p.crumb.kind}): ${p.crumb.statement}`);
-  const at = (p: PlacedPoint) => (p.lineNumber !== undefined ? `log line ${p.lineNumber}` : `log byte ${p.offset}`);
+  const at = logPlace;
   if (cycle.before) {
     const b = cycle.before;
     out.push(`  entered at #${cycle.entered.crumb.id} (${at(cycle.entered)}), right after #${b.crumb.id} ${where(b.manifest, b.crumb)} ${b.crumb.function}: ${b.crumb.statement}`);
@@ -424,7 +424,7 @@ function sourceLines(source: SourceWindow, mark: number): string[] {
 
 function lockupLines(check: LockupCheck, last: Sighting): string[] {
   const { report, frame } = check;
-  const place = report.lineNumber !== undefined ? `log line ${report.lineNumber}` : `log byte ${report.offset}`;
+  const place = logPlace(report);
   const lines = [`  ${report.kind} (${place}): ${report.header}`];
   if (!frame) {
     lines.push('    no frame in an instrumented function in its backtrace');
@@ -453,6 +453,7 @@ function threadNoun(threads: Thread[]): string {
   return threads.some((t) => /^T\d/.test(t.key)) ? 'CPU or task' : 'CPU';
 }
 
-function logPlace(s: Sighting): string {
-  return s.lineNumber !== undefined ? `log line ${s.lineNumber}` : `log byte ${s.offset}`;
+/** Where in the log: its line number when the log was read from its start, else its byte offset. */
+function logPlace(p: { lineNumber?: number; offset: number }): string {
+  return p.lineNumber !== undefined ? `log line ${p.lineNumber}` : `log byte ${p.offset}`;
 }
